@@ -1,0 +1,251 @@
+//! The pattern table and lexicons (`lexicon.json`), compiled once.
+//!
+//! The same JSON is exposed to Python (`wrl._core.lexicon_json()`), where the pure-Python
+//! reference engine reads it: the regexes are data, the two engines are code.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::model::Params;
+
+/// The raw JSON, as shipped.
+pub const LEXICON_JSON: &str = include_str!("lexicon.json");
+
+#[derive(Deserialize)]
+struct RawPattern {
+    #[serde(rename = "type")]
+    rtype: String,
+    regex: String,
+    #[serde(default)]
+    params: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct RawLexicon {
+    relations: HashMap<String, String>,
+    numbers: HashMap<String, i64>,
+    units: HashMap<String, String>,
+    languages: HashMap<String, String>,
+    abbreviations: Vec<String>,
+    clause_triggers: Vec<String>,
+    clause_conjunctions: Vec<String>,
+    task_clause: String,
+    list_intro_tail: String,
+    patterns: Vec<RawPattern>,
+}
+
+/// One compiled requirement pattern.
+pub struct Pattern {
+    pub rtype: String,
+    pub regex: Regex,
+    pub defaults: Params,
+}
+
+/// The compiled lexicon.
+pub struct Lexicon {
+    pub relations: HashMap<String, String>,
+    pub numbers: HashMap<String, i64>,
+    pub units: HashMap<String, String>,
+    pub languages: HashMap<String, String>,
+    pub abbreviations: Vec<String>,
+    /// Clause triggers, longest first so that "do not" wins over "do".
+    pub clause_triggers: Vec<String>,
+    pub clause_conjunctions: Vec<String>,
+    pub task_clause: Regex,
+    pub list_intro_tail: Regex,
+    pub patterns: Vec<Pattern>,
+    /// All pattern regexes at once: one pass over an instruction says which patterns can match.
+    pub prefilter: RegexSet,
+}
+
+pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
+    let raw: RawLexicon = serde_json::from_str(LEXICON_JSON).expect("lexicon.json is valid JSON");
+    let patterns: Vec<Pattern> = raw
+        .patterns
+        .into_iter()
+        .map(|p| Pattern {
+            regex: Regex::new(&p.regex).unwrap_or_else(|e| panic!("pattern for {}: {e}", p.rtype)),
+            rtype: p.rtype,
+            defaults: p.params,
+        })
+        .collect();
+    let prefilter = RegexSet::new(patterns.iter().map(|p| p.regex.as_str())).expect("patterns compile");
+    let mut clause_triggers = raw.clause_triggers;
+    clause_triggers.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    let mut clause_conjunctions = raw.clause_conjunctions;
+    clause_conjunctions.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    Lexicon {
+        relations: raw.relations,
+        numbers: raw.numbers,
+        units: raw.units,
+        languages: raw.languages,
+        abbreviations: raw.abbreviations,
+        clause_triggers,
+        clause_conjunctions,
+        task_clause: Regex::new(&raw.task_clause).expect("task_clause compiles"),
+        list_intro_tail: Regex::new(&raw.list_intro_tail).expect("list_intro_tail compiles"),
+        patterns,
+        prefilter,
+    }
+});
+
+/// Lowercase and collapse internal whitespace.
+pub fn normalize_words(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+const QUOTE_PAIRS: &[(char, char)] =
+    &[('"', '"'), ('\'', '\''), ('“', '”'), ('‘', '’'), ('«', '»'), ('「', '」'), ('『', '』')];
+
+/// Strip one pair of matching quotes around a trimmed string.
+pub fn strip_quotes(s: &str) -> &str {
+    let t = s.trim();
+    let mut chars = t.chars();
+    if let (Some(first), Some(last)) = (chars.next(), chars.next_back()) {
+        if QUOTE_PAIRS.iter().any(|&(o, c)| o == first && c == last) {
+            return t[first.len_utf8()..t.len() - last.len_utf8()].trim();
+        }
+    }
+    t
+}
+
+/// Items inside quotes, in order; an unclosed quote ends the scan.
+fn quoted_items(s: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut rest = s;
+    while let Some((i, open)) = rest.char_indices().find(|(_, c)| QUOTE_PAIRS.iter().any(|&(o, _)| o == *c)) {
+        let close = QUOTE_PAIRS.iter().find(|&&(o, _)| o == open).unwrap().1;
+        let after = &rest[i + open.len_utf8()..];
+        match after.find(close) {
+            Some(j) => {
+                let item = after[..j].trim();
+                if !item.is_empty() {
+                    items.push(item.to_string());
+                }
+                rest = &after[j + close.len_utf8()..];
+            }
+            None => break,
+        }
+    }
+    items
+}
+
+const LIST_SEPARATORS: &[&str] = &[", and ", ", or ", " as well as ", " and ", " or ", " nor ", ",", "、", "，", "和", "与", "及"];
+
+/// A list parameter: the quoted items if any, else the text split on and/or/commas.
+pub fn split_list(s: &str) -> Vec<String> {
+    let quoted = quoted_items(s);
+    if !quoted.is_empty() {
+        return quoted;
+    }
+    let mut parts = vec![s.to_string()];
+    for sep in LIST_SEPARATORS {
+        parts = parts.iter().flat_map(|p| p.split(sep).map(str::to_string).collect::<Vec<_>>()).collect();
+    }
+    parts
+        .into_iter()
+        .map(|p| p.trim().trim_end_matches(['.', ';', ':', '。']).trim().to_string())
+        .map(|p| p.strip_prefix("the ").map(str::to_string).unwrap_or(p))
+        .filter(|p| !p.is_empty() && p != "etc")
+        .collect()
+}
+
+impl Lexicon {
+    /// Parse a count: ASCII digits (thousands commas allowed) or a number word.
+    pub fn number(&self, s: &str) -> Option<i64> {
+        let t = s.trim();
+        let digits: String = t.chars().filter(|c| *c != ',').collect();
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            return digits.parse().ok();
+        }
+        self.numbers.get(&normalize_words(t)).copied()
+    }
+
+    /// Normalize one named group's text into `params`. Returns false when the text does not
+    /// normalize (an unknown number word, say), which rejects the whole match.
+    pub fn fill_param(&self, group: &str, text: &str, params: &mut Params) -> bool {
+        let Some((kind, name)) = group.split_once('_') else { return true };
+        let kind = kind.trim_end_matches(|c: char| c.is_ascii_digit());
+        let value = match kind {
+            "num" => match self.number(text) {
+                Some(n) => Value::from(n),
+                None => return false,
+            },
+            "rel" => match self.relations.get(&normalize_words(text)) {
+                Some(r) => Value::from(r.as_str()),
+                None => return false,
+            },
+            "unit" => match self.units.get(&normalize_words(text)) {
+                Some(u) => Value::from(u.as_str()),
+                None => return false,
+            },
+            "lang" => match self.languages.get(&normalize_words(text)) {
+                Some(l) => Value::from(l.as_str()),
+                None => return false,
+            },
+            "list" => {
+                let items = split_list(strip_brackets(text));
+                if items.is_empty() {
+                    return false;
+                }
+                Value::from(items)
+            }
+            "str" => {
+                let s = strip_quotes(text);
+                if s.is_empty() {
+                    return false;
+                }
+                Value::from(s)
+            }
+            "word" => {
+                let s = normalize_words(text);
+                if s.is_empty() {
+                    return false;
+                }
+                Value::from(s)
+            }
+            "letter" => {
+                let s = strip_quotes(text).to_lowercase();
+                if s.chars().count() != 1 {
+                    return false;
+                }
+                Value::from(s)
+            }
+            _ => return true,
+        };
+        params.insert(name.to_string(), value);
+        true
+    }
+}
+
+fn strip_brackets(s: &str) -> &str {
+    let t = s.trim();
+    for (o, c) in [('(', ')'), ('[', ']')] {
+        if t.starts_with(o) && t.ends_with(c) && t.len() >= 2 {
+            return &t[1..t.len() - 1];
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexicon_compiles_and_normalizes() {
+        let lx = &*LEXICON;
+        assert!(lx.patterns.len() > 40);
+        assert_eq!(lx.number("1,200"), Some(1200));
+        assert_eq!(lx.number("Three"), Some(3));
+        assert_eq!(lx.number("两千"), Some(2000));
+        assert_eq!(lx.number("zillion"), None);
+        assert_eq!(split_list("'river' and \"lantern\""), vec!["river", "lantern"]);
+        assert_eq!(split_list("river, lantern and moon"), vec!["river", "lantern", "moon"]);
+        assert_eq!(strip_quotes(" “Any questions?” "), "Any questions?");
+    }
+}

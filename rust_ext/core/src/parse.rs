@@ -1,0 +1,266 @@
+//! Free-text parsing: find the requirements in an instruction, classify them and extract their
+//! normalized parameters.
+//!
+//! Semantics (mirrored by `wrl.requirements.reference`):
+//! 1. Segment into sentences and clauses (`text::segment`).
+//! 2. In each clause, run the patterns of `lexicon.json` in order; a match is kept unless it
+//!    overlaps an earlier kept match or one of its groups fails to normalize.
+//! 3. A requirement's span is the whole clause when the clause holds exactly one match and is not
+//!    a task clause (the instruction's first clause, or one that opens with a task verb such as
+//!    "Write"); otherwise it is the matched phrase. Dropping a span removes exactly that.
+//! 4. Requirements are numbered r1, r2, ... in text order.
+
+use std::collections::HashSet;
+
+use crate::error::{CoreError, Result};
+use crate::lexicon::{Lexicon, LEXICON};
+use crate::model::{ParsedInstruction, Requirement};
+use crate::text::{is_mostly_cjk, segment, Document};
+
+/// Limits that turn pathological input into a clear per-row rejection.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    /// Longest instruction accepted, in bytes of UTF-8.
+    pub max_bytes: usize,
+    /// Most requirements accepted in one instruction.
+    pub max_requirements: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits { max_bytes: 65_536, max_requirements: 64 }
+    }
+}
+
+/// Check an instruction against the limits before any work is done on it.
+pub fn check_instruction(text: &str, limits: &ParseLimits) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(CoreError::InvalidInstruction("empty or whitespace-only instruction".into()));
+    }
+    if text.len() > limits.max_bytes {
+        return Err(CoreError::InvalidInstruction(format!(
+            "instruction is {} bytes, over the limit of {} (parse.max_bytes)",
+            text.len(),
+            limits.max_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// A requirement located by byte offsets, before conversion to the public model.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub start: usize,
+    pub end: usize,
+    pub rtype: String,
+    pub params: crate::model::Params,
+}
+
+/// Find every requirement of the text, by byte span.
+pub(crate) fn find_requirements(lx: &Lexicon, text: &str, doc: &Document) -> Vec<Found> {
+    let candidates: Vec<usize> = lx.prefilter.matches(text).into_iter().collect();
+    let mut found = Vec::new();
+    if candidates.is_empty() {
+        return found;
+    }
+    let mut first_clause = true;
+    for sentence in &doc.sentences {
+        for clause in &sentence.clauses {
+            let clause_text = &text[clause.start..clause.end];
+            let mut matches: Vec<Found> = Vec::new();
+            for &pi in &candidates {
+                let pattern = &lx.patterns[pi];
+                for caps in pattern.regex.captures_iter(clause_text) {
+                    let whole = caps.get(0).unwrap();
+                    let (s, e) = trim_span(clause_text, whole.start(), whole.end());
+                    if s >= e || matches.iter().any(|m| s < m.end && m.start < e) {
+                        continue;
+                    }
+                    let mut params = pattern.defaults.clone();
+                    let ok = pattern.regex.capture_names().flatten().all(|name| match caps.name(name) {
+                        Some(g) => lx.fill_param(name, g.as_str(), &mut params),
+                        None => true,
+                    });
+                    if ok {
+                        matches.push(Found { start: s, end: e, rtype: pattern.rtype.clone(), params });
+                    }
+                }
+            }
+            let task = first_clause || lx.task_clause.is_match(clause_text);
+            first_clause = false;
+            let whole_clause = matches.len() == 1 && !task;
+            for mut m in matches {
+                if whole_clause {
+                    m.start = 0;
+                    m.end = clause_text.len();
+                }
+                m.start += clause.start;
+                m.end += clause.start;
+                found.push(m);
+            }
+        }
+    }
+    found.sort_by_key(|f| (f.start, f.end));
+    found
+}
+
+/// Shrink a span so that it neither starts nor ends with whitespace.
+fn trim_span(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let slice = &text[start..end];
+    let lead = slice.len() - slice.trim_start().len();
+    let trail = slice.len() - slice.trim_end().len();
+    if lead + trail >= slice.len() {
+        return (start, start);
+    }
+    (start + lead, end - trail)
+}
+
+/// Byte offset → character offset, for spans reported to Python.
+pub struct CharIndex<'a> {
+    text: &'a str,
+    ascii: bool,
+}
+
+impl<'a> CharIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        CharIndex { text, ascii: text.is_ascii() }
+    }
+
+    pub fn char_of(&self, byte: usize) -> usize {
+        if self.ascii {
+            byte
+        } else {
+            self.text[..byte].chars().count()
+        }
+    }
+
+    pub fn byte_of(&self, chars: usize) -> Option<usize> {
+        if self.ascii {
+            return (chars <= self.text.len()).then_some(chars);
+        }
+        if chars == 0 {
+            return Some(0);
+        }
+        self.text.char_indices().nth(chars).map(|(b, _)| b).or_else(|| {
+            (self.text.chars().count() == chars).then_some(self.text.len())
+        })
+    }
+}
+
+pub(crate) fn to_requirements(text: &str, found: Vec<Found>, source: &str) -> Vec<Requirement> {
+    let index = CharIndex::new(text);
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| Requirement {
+            id: format!("r{}", i + 1),
+            rtype: f.rtype,
+            start: Some(index.char_of(f.start)),
+            end: Some(index.char_of(f.end)),
+            text: text[f.start..f.end].to_string(),
+            params: f.params,
+            source: source.to_string(),
+        })
+        .collect()
+}
+
+/// Parse one free-text instruction.
+pub fn parse_instruction(text: &str, limits: &ParseLimits) -> Result<ParsedInstruction> {
+    check_instruction(text, limits)?;
+    let lx = &*LEXICON;
+    let doc = segment(text);
+    let found = find_requirements(lx, text, &doc);
+    if found.len() > limits.max_requirements {
+        return Err(CoreError::InvalidInstruction(format!(
+            "{} requirements found, over the limit of {} (parse.max_requirements)",
+            found.len(),
+            limits.max_requirements
+        )));
+    }
+    let requirements = to_requirements(text, found, "text");
+    Ok(finish(text, &doc, requirements))
+}
+
+/// Fill in the base task (every located requirement dropped) and the script.
+pub(crate) fn finish(text: &str, doc: &Document, requirements: Vec<Requirement>) -> ParsedInstruction {
+    let all: HashSet<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
+    let base_task = crate::drop::rewrite_with(text, doc, &requirements, &all);
+    ParsedInstruction {
+        base_task,
+        script: if is_mostly_cjk(text) { "zh" } else { "en" }.to_string(),
+        requirements,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(text: &str) -> ParsedInstruction {
+        parse_instruction(text, &ParseLimits::default()).unwrap()
+    }
+
+    fn types(p: &ParsedInstruction) -> Vec<&str> {
+        p.requirements.iter().map(|r| r.rtype.as_str()).collect()
+    }
+
+    #[test]
+    fn parses_a_typical_english_instruction() {
+        let p = parse(
+            "Write a blog post about urban gardening for beginners. Use at least 300 words, and do not use any commas. \
+             Include the keywords 'compost' and 'balcony'. End your response with \"Happy growing!\"",
+        );
+        assert_eq!(types(&p), vec!["audience", "length", "no_commas", "keywords", "end_phrase"]);
+        let length = &p.requirements[1];
+        assert_eq!(length.params, json!({"unit": "words", "relation": "at_least", "value": 300}).as_object().unwrap().clone());
+        assert_eq!(length.text, "Use at least 300 words");
+        assert_eq!(p.requirements[3].params["keywords"], json!(["compost", "balcony"]));
+        assert_eq!(p.requirements[4].params["phrase"], json!("Happy growing!"));
+        assert_eq!(p.base_task, "Write a blog post about urban gardening.");
+    }
+
+    #[test]
+    fn task_clause_requirements_are_phrases() {
+        let p = parse("Write a 500-word story in French about a lighthouse keeper.");
+        assert_eq!(types(&p), vec!["length", "response_language"]);
+        assert_eq!(p.requirements[0].params["relation"], json!("about"));
+        assert_eq!(p.requirements[1].params["language"], json!("fr"));
+        assert_eq!(p.base_task, "Write a story about a lighthouse keeper.");
+    }
+
+    #[test]
+    fn parses_chinese() {
+        let p = parse("写一篇关于春天的散文，字数不少于800字，语气要温柔。请用中文回答。");
+        assert_eq!(types(&p), vec!["length", "tone", "response_language"]);
+        assert_eq!(p.requirements[0].params, json!({"unit": "chars", "relation": "at_least", "value": 800}).as_object().unwrap().clone());
+        assert_eq!(p.requirements[1].params["tone"], json!("温柔"));
+        assert_eq!(p.script, "zh");
+        assert_eq!(p.base_task, "写一篇关于春天的散文。");
+    }
+
+    #[test]
+    fn spans_are_character_offsets() {
+        let text = "写一篇散文，字数不少于800字。";
+        let p = parse(text);
+        let r = &p.requirements[0];
+        let chars: Vec<char> = text.chars().collect();
+        let span: String = chars[r.start.unwrap()..r.end.unwrap()].iter().collect();
+        assert_eq!(span, r.text);
+    }
+
+    #[test]
+    fn rejects_empty_and_oversized() {
+        assert!(parse_instruction("  \n ", &ParseLimits::default()).is_err());
+        let big = "a".repeat(70_000);
+        let err = parse_instruction(&big, &ParseLimits::default()).unwrap_err();
+        assert!(err.to_string().contains("max_bytes"));
+    }
+
+    #[test]
+    fn instruction_without_requirements_is_its_own_base_task() {
+        let p = parse("Tell me about the history of tea.");
+        assert!(p.requirements.is_empty());
+        assert_eq!(p.base_task, "Tell me about the history of tea.");
+    }
+}

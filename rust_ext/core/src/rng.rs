@@ -1,0 +1,62 @@
+//! A tiny deterministic generator (SplitMix64) seeded per instruction from FNV-1a of its key,
+//! reproduced exactly by the Python reference, so drops agree across engines and thread counts.
+
+pub struct Rng(u64);
+
+/// FNV-1a, 64 bits, over UTF-8 bytes.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+impl Rng {
+    pub fn for_key(seed: u64, key: &str) -> Self {
+        Rng(fnv1a(key.as_bytes()) ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 53 bits.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `k` distinct indices of `0..n`, in draw order (a partial Fisher-Yates shuffle).
+    pub fn sample(&mut self, n: usize, k: usize) -> Vec<usize> {
+        let mut pool: Vec<usize> = (0..n).collect();
+        let k = k.min(n);
+        for i in 0..k {
+            let j = i + (self.next_u64() % (n - i) as u64) as usize;
+            pool.swap(i, j);
+        }
+        pool.truncate(k);
+        pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        assert_eq!(fnv1a(b""), 0xcbf29ce484222325);
+        assert_eq!(fnv1a(b"a"), 0xaf63dc4c8601ec8c);
+        let mut r = Rng(0);
+        assert_eq!(r.next_u64(), 0xe220a8397b1dcdaf);
+        let s = Rng::for_key(1, "k").sample(10, 10);
+        let mut sorted = s.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+    }
+}

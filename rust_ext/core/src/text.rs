@@ -1,0 +1,565 @@
+//! Segmentation shared by the parser, the dropper and the verifiers: an instruction becomes
+//! sentences (with list items and their markers), and each sentence becomes clauses joined by
+//! connectors. All offsets are byte offsets into the original text.
+
+use crate::lexicon::{Lexicon, LEXICON};
+
+/// A clause: `text[start..end]`, preceded by its connector `text[conn_start..start]`
+/// (empty for the first clause of a sentence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clause {
+    pub conn_start: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A sentence: body `text[start..body_end]` split into clauses, then its terminal punctuation
+/// `text[body_end..end]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    pub start: usize,
+    pub body_end: usize,
+    pub end: usize,
+    pub clauses: Vec<Clause>,
+    /// Index into `Document::items` when the sentence belongs to a list item.
+    pub item: Option<usize>,
+}
+
+/// A list item: its marker `text[marker_start..marker_end]` ("1.", "-", "(2)") and the list it
+/// belongs to. `number` is set for numbered markers, so dropping items can renumber the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub marker_start: usize,
+    pub marker_end: usize,
+    pub number: Option<u32>,
+    pub list: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Document {
+    pub sentences: Vec<Sentence>,
+    pub items: Vec<Item>,
+}
+
+fn is_open_quote(c: char) -> Option<char> {
+    match c {
+        '"' => Some('"'),
+        '“' => Some('”'),
+        '‘' => Some('’'),
+        '«' => Some('»'),
+        '「' => Some('」'),
+        '『' => Some('』'),
+        '\'' => Some('\''),
+        _ => None,
+    }
+}
+
+fn is_terminal(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '；' | ':' | '：')
+}
+
+fn is_cjk_terminal(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '；')
+}
+
+fn is_closer(c: char) -> bool {
+    matches!(c, '"' | '\'' | '”' | '’' | ')' | ']' | '»' | '」' | '』' | '）')
+}
+
+/// A list marker at `pos`: "1." "2)" "3、" "(4)" "（5）" at a line start, or "-", "*", "•" followed
+/// by a space. Returns (marker end, number).
+fn line_marker(text: &str, pos: usize) -> Option<(usize, Option<u32>)> {
+    let rest = &text[pos..];
+    let mut chars = rest.char_indices();
+    let (_, first) = chars.next()?;
+    if matches!(first, '-' | '*' | '•' | '·') {
+        let next = rest[first.len_utf8()..].chars().next()?;
+        return (next == ' ' || next == '\t').then_some((pos + first.len_utf8(), None));
+    }
+    numbered_marker(text, pos, true)
+}
+
+/// A numbered marker at `pos`: digits then "." or ")" (or "、" at a line start), or a number in
+/// parentheses, followed by whitespace.
+fn numbered_marker(text: &str, pos: usize, line_start: bool) -> Option<(usize, Option<u32>)> {
+    let rest = &text[pos..];
+    let (open_len, digits_from) = if rest.starts_with('(') {
+        (1, 1)
+    } else if rest.starts_with('（') {
+        (3, 3)
+    } else {
+        (0, 0)
+    };
+    if open_len > 0 && !line_start {
+        return None;
+    }
+    let digits: &str = {
+        let d = &rest[digits_from..];
+        let n = d.bytes().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 || n > 3 {
+            return None;
+        }
+        &d[..n]
+    };
+    let after = digits_from + digits.len();
+    let close = rest[after..].chars().next()?;
+    let ok = if open_len > 0 {
+        (open_len == 1 && close == ')') || (open_len == 3 && close == '）')
+    } else {
+        close == '.' || close == ')' || (line_start && close == '、')
+    };
+    if !ok {
+        return None;
+    }
+    let marker_end = after + close.len_utf8();
+    let follow = rest[marker_end..].chars().next();
+    let followed_by_space = matches!(follow, Some(' ') | Some('\t'));
+    // "、" and "）" markers are followed directly by CJK text.
+    if !(followed_by_space || (close != '.' && close != ')' && follow.is_some())) {
+        return None;
+    }
+    Some((pos + marker_end, digits.parse().ok()))
+}
+
+fn skip_spaces(text: &str, mut pos: usize, end: usize) -> usize {
+    while pos < end {
+        let c = text[pos..].chars().next().unwrap();
+        if !c.is_whitespace() {
+            break;
+        }
+        pos += c.len_utf8();
+    }
+    pos
+}
+
+fn trim_end_pos(text: &str, start: usize, mut end: usize) -> usize {
+    while end > start {
+        let c = text[..end].chars().next_back().unwrap();
+        if !c.is_whitespace() {
+            break;
+        }
+        end -= c.len_utf8();
+    }
+    end
+}
+
+/// Is the '.' at `dot` the end of an abbreviation such as "e.g."?
+fn is_abbreviation(lx: &Lexicon, text: &str, line_start: usize, dot: usize) -> bool {
+    let before = &text[line_start..dot];
+    let token_start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '.'))
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0);
+    let token = before[token_start..].to_lowercase();
+    !token.is_empty() && lx.abbreviations.iter().any(|a| *a == token)
+}
+
+/// Segment an instruction into sentences, list items and clauses.
+pub fn segment(text: &str) -> Document {
+    let lx = &*LEXICON;
+    let mut doc = Document::default();
+    let mut list_count = 0usize;
+    let mut in_list = false;
+    let mut line_start = 0usize;
+    for line in text.split_inclusive('\n') {
+        let line_end = line_start + line.len();
+        let content_end = trim_end_pos(text, line_start, line_end);
+        let mut pos = skip_spaces(text, line_start, content_end);
+        if pos < content_end {
+            let mut current_item = None;
+            let mut inline_next: Option<u32> = None;
+            if let Some((marker_end, number)) = line_marker(text, pos) {
+                if !in_list {
+                    list_count += 1;
+                    in_list = true;
+                }
+                doc.items.push(Item { marker_start: pos, marker_end, number, list: list_count - 1 });
+                current_item = Some(doc.items.len() - 1);
+                inline_next = None;
+                pos = skip_spaces(text, marker_end, content_end);
+            } else {
+                in_list = false;
+            }
+            scan_line(lx, text, line_start, pos, content_end, &mut doc, &mut current_item, &mut inline_next, &mut list_count, &mut in_list);
+        }
+        line_start = line_end;
+    }
+    for s in &mut doc.sentences {
+        s.clauses = split_clauses(lx, text, s.start, s.body_end);
+    }
+    doc
+}
+
+/// Split one line's content into sentences, starting inline numbered lists where they appear.
+#[allow(clippy::too_many_arguments)]
+fn scan_line(
+    lx: &Lexicon,
+    text: &str,
+    line_start: usize,
+    mut pos: usize,
+    end: usize,
+    doc: &mut Document,
+    current_item: &mut Option<usize>,
+    inline_next: &mut Option<u32>,
+    list_count: &mut usize,
+    in_list: &mut bool,
+) {
+    let mut sent_start = pos;
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32;
+    let mut prev: Option<char> = None;
+    while pos < end {
+        let c = text[pos..].chars().next().unwrap();
+        let clen = c.len_utf8();
+        // Inline numbered list: "...requirements: 1. ... 2. ..."
+        if quote.is_none() && depth == 0 && c.is_ascii_digit() && prev.is_none_or(|p| p.is_whitespace()) {
+            let expected = inline_next.unwrap_or(1);
+            let prefix_ok = *inline_next != None
+                || text[line_start..pos].trim_end().ends_with([':', '：']);
+            if prefix_ok {
+                if let Some((marker_end, Some(n))) = numbered_marker(text, pos, false) {
+                    if n == expected {
+                        push_sentence(doc, text, sent_start, pos, *current_item);
+                        if *inline_next == None && !*in_list {
+                            *list_count += 1;
+                            *in_list = true;
+                        }
+                        doc.items.push(Item { marker_start: pos, marker_end, number: Some(n), list: *list_count - 1 });
+                        *current_item = Some(doc.items.len() - 1);
+                        *inline_next = Some(n + 1);
+                        pos = skip_spaces(text, marker_end, end);
+                        sent_start = pos;
+                        quote = None;
+                        prev = Some(' ');
+                        continue;
+                    }
+                }
+            }
+        }
+        if let Some(close) = quote {
+            if c == close && (c != '\'' || !next_is_alphanumeric(text, pos + clen, end)) {
+                quote = None;
+                // A quote closing right after terminal punctuation ends the sentence when a
+                // capitalized word follows: 'He said "Stop." Then ...'.
+                if prev.is_some_and(|p| matches!(p, '.' | '!' | '?')) && followed_by_new_sentence(text, pos + clen, end) {
+                    push_sentence(doc, text, sent_start, pos + clen, *current_item);
+                    pos = skip_spaces(text, pos + clen, end);
+                    sent_start = pos;
+                    prev = Some(' ');
+                    continue;
+                }
+            }
+        } else if let Some(close) = is_open_quote(c) {
+            // An apostrophe inside a word ("don't") is not a quote.
+            if c != '\'' || !prev.is_some_and(|p| p.is_alphanumeric()) {
+                quote = Some(close);
+            }
+        } else if c == '(' || c == '（' || c == '[' {
+            depth += 1;
+        } else if (c == ')' || c == '）' || c == ']') && depth > 0 {
+            depth -= 1;
+        } else if depth == 0 && is_terminal(c) {
+            let mut term_end = pos + clen;
+            while term_end < end {
+                let n = text[term_end..].chars().next().unwrap();
+                if is_terminal(n) || is_closer(n) {
+                    term_end += n.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            let boundary = if is_cjk_terminal(c) {
+                true
+            } else if c == ':' || c == '：' {
+                // A colon ends a sentence only when a list follows it on the next line.
+                term_end >= end
+            } else {
+                let at_end = term_end >= end;
+                let spaced = at_end || text[term_end..].starts_with(char::is_whitespace);
+                spaced
+                    && (at_end || followed_by_new_sentence(text, term_end, end))
+                    && !(c == '.' && is_abbreviation(lx, text, line_start, pos))
+            };
+            if boundary {
+                push_sentence(doc, text, sent_start, term_end, *current_item);
+                pos = skip_spaces(text, term_end, end);
+                sent_start = pos;
+                prev = Some(' ');
+                continue;
+            }
+        }
+        prev = Some(c);
+        pos += clen;
+    }
+    push_sentence(doc, text, sent_start, end, *current_item);
+}
+
+fn next_is_alphanumeric(text: &str, pos: usize, end: usize) -> bool {
+    pos < end && text[pos..].chars().next().is_some_and(|c| c.is_alphanumeric())
+}
+
+/// After whitespace, does a new sentence start (not a lowercase continuation such as "P.S. at")?
+fn followed_by_new_sentence(text: &str, pos: usize, end: usize) -> bool {
+    let p = skip_spaces(text, pos, end);
+    if p >= end {
+        return true;
+    }
+    if p == pos {
+        return false;
+    }
+    !text[p..].chars().next().is_some_and(|c| c.is_lowercase())
+}
+
+fn push_sentence(doc: &mut Document, text: &str, start: usize, end: usize, item: Option<usize>) {
+    let end = trim_end_pos(text, start, end);
+    if end <= start {
+        return;
+    }
+    // Terminal punctuation (and closing quotes after it) is kept apart from the body.
+    let mut body_end = end;
+    while body_end > start {
+        let c = text[..body_end].chars().next_back().unwrap();
+        if is_terminal(c) {
+            body_end -= c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    let body_end = trim_end_pos(text, start, body_end);
+    doc.sentences.push(Sentence { start, body_end, end, clauses: Vec::new(), item });
+}
+
+/// Does a clause trigger (a requirement-opening word) start at `pos`?
+fn trigger_at(lx: &Lexicon, text: &str, pos: usize, end: usize) -> bool {
+    let rest = &text[pos..end];
+    lx.clause_triggers.iter().any(|t| {
+        let Some(head) = rest.get(..t.len()) else { return false };
+        if !head.eq_ignore_ascii_case(t) {
+            return false;
+        }
+        // ASCII triggers must end at a word boundary; CJK triggers need none.
+        !t.is_ascii() || !rest[t.len()..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '\'')
+    })
+}
+
+/// Length of a conjunction (plus following whitespace) at `pos`, if one is there.
+fn conjunction_at(lx: &Lexicon, text: &str, pos: usize, end: usize) -> Option<usize> {
+    let rest = &text[pos..end];
+    lx.clause_conjunctions.iter().find_map(|c| {
+        let head = rest.get(..c.len())?;
+        if !head.eq_ignore_ascii_case(c) {
+            return None;
+        }
+        if c.is_ascii() {
+            let after = &rest[c.len()..];
+            let ws = after.len() - after.trim_start().len();
+            (ws > 0).then_some(c.len() + ws)
+        } else {
+            Some(c.len())
+        }
+    })
+}
+
+/// Split a sentence body into clauses at ";" and at ",", "and", "but", "并且", ... when a clause
+/// trigger follows, ignoring anything inside quotes or parentheses.
+pub fn split_clauses(lx: &Lexicon, text: &str, start: usize, end: usize) -> Vec<Clause> {
+    let mut clauses = Vec::new();
+    let mut clause_start = start;
+    let mut conn_start = start;
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32;
+    let mut prev: Option<char> = None;
+    let mut pos = start;
+    while pos < end {
+        let c = text[pos..].chars().next().unwrap();
+        let clen = c.len_utf8();
+        if let Some(close) = quote {
+            if c == close && (c != '\'' || !next_is_alphanumeric(text, pos + clen, end)) {
+                quote = None;
+            }
+        } else if let Some(close) = is_open_quote(c) {
+            if c != '\'' || !prev.is_some_and(|p| p.is_alphanumeric()) {
+                quote = Some(close);
+            }
+        } else if c == '(' || c == '（' || c == '[' {
+            depth += 1;
+        } else if (c == ')' || c == '）' || c == ']') && depth > 0 {
+            depth -= 1;
+        } else if depth == 0 && pos > clause_start {
+            // Where would the next clause start if we split here?
+            let next_start = if c == ';' {
+                Some(skip_spaces(text, pos + clen, end))
+            } else if matches!(c, ',' | '，' | '、') {
+                let p = skip_spaces(text, pos + clen, end);
+                let p = conjunction_at(lx, text, p, end).map_or(p, |n| skip_spaces(text, p + n, end));
+                trigger_at(lx, text, p, end).then_some(p)
+            } else if c.is_whitespace() || !c.is_ascii() {
+                let p = if c.is_whitespace() { skip_spaces(text, pos, end) } else { pos };
+                let boundary_ok = c.is_whitespace() || !prev.is_some_and(|p| p.is_ascii_alphanumeric());
+                match conjunction_at(lx, text, p, end) {
+                    Some(n) if boundary_ok => {
+                        let q = skip_spaces(text, p + n, end);
+                        trigger_at(lx, text, q, end).then_some(q)
+                    }
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            if let Some(next) = next_start {
+                if next < end {
+                    let clause_end = trim_end_pos(text, clause_start, pos);
+                    if clause_end > clause_start {
+                        clauses.push(Clause { conn_start, start: clause_start, end: clause_end });
+                        conn_start = clause_end;
+                        clause_start = next;
+                        pos = next;
+                        prev = Some(' ');
+                        continue;
+                    }
+                }
+            }
+        }
+        prev = Some(c);
+        pos += clen;
+    }
+    let clause_end = trim_end_pos(text, clause_start, end);
+    if clause_end > clause_start {
+        clauses.push(Clause { conn_start, start: clause_start, end: clause_end });
+    }
+    clauses
+}
+
+/// Tidy text after phrases were cut out of it: single spaces, no space before punctuation, no
+/// empty brackets, no doubled commas, no dangling punctuation or conjunction at either end.
+pub fn tidy(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let last = out.chars().next_back();
+        match c {
+            ' ' if matches!(last, None | Some(' ') | Some('(') | Some('（')) => {}
+            ',' | '.' | ';' | ':' | '!' | '?' | ')' | '，' | '。' | '；' | '：' | '！' | '？' | '）' => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                if (c == ',' || c == '，') && matches!(out.chars().next_back(), Some(',') | Some('，') | None) {
+                    continue;
+                }
+                if (c == ')' && out.ends_with('(')) || (c == '）' && out.ends_with('（')) {
+                    out.pop();
+                    continue;
+                }
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    let mut t = out.as_str();
+    loop {
+        let before = t;
+        t = t.trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '，' | '、' | '；'));
+        for conj in ["and", "or", "but", "with", "和", "并且", "并", "且"] {
+            if let Some(rest) = t.strip_suffix(conj) {
+                if !conj.is_ascii() || rest.is_empty() || rest.ends_with(' ') || rest.ends_with(',') {
+                    t = rest;
+                }
+            }
+            if let Some(rest) = t.strip_prefix(conj) {
+                if conj.is_ascii() && (rest.starts_with(' ') || rest.starts_with(',')) {
+                    t = rest;
+                }
+            }
+        }
+        if t == before {
+            break;
+        }
+    }
+    t.to_string()
+}
+
+/// Is the text mostly CJK (Han, kana, hangul)?
+pub fn is_mostly_cjk(text: &str) -> bool {
+    let (mut cjk, mut letters) = (0usize, 0usize);
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            letters += 1;
+            if is_cjk(c) {
+                cjk += 1;
+            }
+        }
+    }
+    letters > 0 && cjk * 2 >= letters
+}
+
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentences(text: &str) -> Vec<&str> {
+        segment(text).sentences.iter().map(|s| &text[s.start..s.end]).collect()
+    }
+
+    fn clauses(text: &str) -> Vec<Vec<&str>> {
+        segment(text)
+            .sentences
+            .iter()
+            .map(|s| s.clauses.iter().map(|c| &text[c.start..c.end]).collect())
+            .collect()
+    }
+
+    #[test]
+    fn splits_sentences_with_quotes_and_abbreviations() {
+        let t = "Write a poem, e.g. a sonnet. End with \"Any questions?\". Don't use commas!";
+        assert_eq!(sentences(t), vec!["Write a poem, e.g. a sonnet.", "End with \"Any questions?\".", "Don't use commas!"]);
+    }
+
+    #[test]
+    fn splits_chinese_sentences() {
+        let t = "写一篇关于春天的散文。字数不少于800字；语气要温柔！";
+        assert_eq!(sentences(t), vec!["写一篇关于春天的散文。", "字数不少于800字；", "语气要温柔！"]);
+    }
+
+    #[test]
+    fn finds_line_and_inline_lists() {
+        let t = "Write an essay with the following requirements:\n1. Use at least 300 words.\n2. Avoid jargon.";
+        let d = segment(t);
+        assert_eq!(d.items.len(), 2);
+        assert_eq!(d.sentences.len(), 3);
+        assert_eq!(d.sentences[1].item, Some(0));
+        let t = "Write a story with these requirements: 1. Use a formal tone. 2. End with 'Bye.'";
+        let d = segment(t);
+        assert_eq!(d.items.len(), 2, "{d:?}");
+        assert_eq!(&t[d.sentences[2].start..d.sentences[2].end], "End with 'Bye.'");
+    }
+
+    #[test]
+    fn splits_clauses_only_before_triggers() {
+        let t = "Include the keywords 'river' and 'lantern', and use a formal tone.";
+        assert_eq!(clauses(t), vec![vec!["Include the keywords 'river' and 'lantern'", "use a formal tone"]]);
+        let t = "Write about cats and dogs; keep it short.";
+        assert_eq!(clauses(t), vec![vec!["Write about cats and dogs", "keep it short"]]);
+        let t = "字数不少于800字，语气要温柔并且使用比喻";
+        assert_eq!(clauses(t), vec![vec!["字数不少于800字", "语气要温柔", "使用比喻"]]);
+    }
+
+    #[test]
+    fn tidy_cleans_cut_text() {
+        assert_eq!(tidy("Write a story  about cats ."), "Write a story about cats.");
+        assert_eq!(tidy("Your response should be in English, and "), "Your response should be in English");
+        assert_eq!(tidy("a poem ( ) about , , rain"), "a poem about, rain");
+    }
+
+    #[test]
+    fn pathological_input_is_linear_and_safe() {
+        let commas = ",".repeat(100_000);
+        assert!(segment(&commas).sentences.len() <= 1);
+        let quotes = "\"unbalanced ".repeat(10_000);
+        segment(&quotes);
+    }
+}

@@ -1,0 +1,460 @@
+//! `wrl._core`: thin PyO3 bindings over wrl-core. Arrow in, Arrow out, the GIL released around
+//! the work, and every core error mapped to its own Python exception.
+
+mod arrow_io;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::PyTable;
+use wrl_core::drop::{DropConfig, Strategy};
+use wrl_core::parse::ParseLimits;
+use wrl_core::{CoreError, ParsedInstruction};
+
+use arrow_io::{Cell, RequirementColumn, RequirementLists, Rejects, StrColumn, StringLists};
+
+create_exception!(_core, WrlError, PyValueError, "Base class of every wrl error (a ValueError).");
+create_exception!(_core, InvalidInstructionError, WrlError, "The instruction text is unusable.");
+create_exception!(_core, InvalidRequirementsError, WrlError, "Structured requirements are malformed.");
+create_exception!(_core, UnknownInstructionIdError, WrlError, "An IFEval instruction id the taxonomy does not know.");
+create_exception!(_core, InvalidConfigError, WrlError, "A configuration value is out of range.");
+
+fn to_py_err(err: CoreError) -> PyErr {
+    let msg = err.to_string();
+    match err {
+        CoreError::InvalidInstruction(_) => InvalidInstructionError::new_err(msg),
+        CoreError::InvalidRequirements(_) => InvalidRequirementsError::new_err(msg),
+        CoreError::UnknownInstructionId(_) => UnknownInstructionIdError::new_err(msg),
+        CoreError::InvalidConfig(_) => InvalidConfigError::new_err(msg),
+    }
+}
+
+fn input_err(msg: String) -> PyErr {
+    InvalidConfigError::new_err(msg)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("core types serialize")
+}
+
+/// The pattern table and lexicons, as JSON (read by the pure-Python reference engine).
+#[pyfunction]
+fn lexicon_json() -> &'static str {
+    wrl_core::lexicon::LEXICON_JSON
+}
+
+/// The taxonomy as JSON: `{"types": [...], "ifeval": [[id, type, fixed_params], ...]}`.
+#[pyfunction]
+fn taxonomy_json() -> String {
+    serde_json::json!({
+        "types": wrl_core::taxonomy::TYPES,
+        "ifeval": wrl_core::taxonomy::IFEVAL_IDS,
+        "ifeval_kwargs": wrl_core::taxonomy::IFEVAL_KWARGS,
+        "relations": wrl_core::taxonomy::RELATIONS,
+    })
+    .to_string()
+}
+
+/// Segment an instruction (for debugging and the reference tests).
+///
+/// Returns:
+///     JSON: a list of sentences `{start, body_end, end, item, clauses: [[conn_start, start, end]]}`
+///     and items `{marker_start, marker_end, number, list}`, all in byte offsets.
+#[pyfunction]
+fn segment_json(text: &str) -> String {
+    let doc = wrl_core::text::segment(text);
+    let sentences: Vec<_> = doc
+        .sentences
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "start": s.start, "body_end": s.body_end, "end": s.end, "item": s.item,
+                "clauses": s.clauses.iter().map(|c| [c.conn_start, c.start, c.end]).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let items: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| serde_json::json!({"marker_start": i.marker_start, "marker_end": i.marker_end, "number": i.number, "list": i.list}))
+        .collect();
+    serde_json::json!({"sentences": sentences, "items": items}).to_string()
+}
+
+/// Parse one instruction.
+///
+/// Args:
+///     text: the instruction.
+///     instruction_id_list, kwargs: IFEval structured requirements (kwargs as a JSON list).
+///     requirements: an explicit JSON list of `{type, params, text}`.
+///     max_bytes, max_requirements: limits past which the instruction is rejected.
+///
+/// Returns:
+///     JSON of `{base_task, script, requirements: [{id, type, start, end, text, params, source}]}`.
+#[pyfunction]
+#[pyo3(signature = (text, *, instruction_id_list=None, kwargs=None, requirements=None, max_bytes=65_536, max_requirements=64))]
+fn parse_json(
+    py: Python<'_>,
+    text: &str,
+    instruction_id_list: Option<Vec<String>>,
+    kwargs: Option<&str>,
+    requirements: Option<&str>,
+    max_bytes: usize,
+    max_requirements: usize,
+) -> PyResult<String> {
+    let limits = ParseLimits { max_bytes, max_requirements };
+    py.detach(|| parse_one(text, instruction_id_list, kwargs, requirements, &limits))
+        .map(|p| to_json(&p))
+        .map_err(to_py_err)
+}
+
+fn parse_one(
+    text: &str,
+    ids: Option<Vec<String>>,
+    kwargs: Option<&str>,
+    requirements: Option<&str>,
+    limits: &ParseLimits,
+) -> wrl_core::Result<ParsedInstruction> {
+    if let Some(ids) = ids {
+        let reqs = wrl_core::structured::from_ifeval(&ids, kwargs.unwrap_or("[]"))?;
+        wrl_core::structured::parse_structured(text, reqs.into_iter().map(|(t, p)| (t, p, None)).collect(), limits)
+    } else if let Some(list) = requirements {
+        wrl_core::structured::parse_structured(text, wrl_core::structured::from_list(list)?, limits)
+    } else {
+        wrl_core::parse::parse_instruction(text, limits)
+    }
+}
+
+/// Rewrite an instruction without the requirements whose ids are listed.
+///
+/// Args:
+///     text: the instruction.
+///     requirements: JSON list of requirements as returned by `parse_json`.
+///     dropped: ids to remove.
+#[pyfunction]
+fn rewrite(py: Python<'_>, text: &str, requirements: &str, dropped: Vec<String>) -> PyResult<String> {
+    let reqs: Vec<wrl_core::Requirement> = serde_json::from_str(requirements)
+        .map_err(|e| InvalidRequirementsError::new_err(format!("requirements are not valid JSON: {e}")))?;
+    let dropped: HashSet<&str> = dropped.iter().map(String::as_str).collect();
+    Ok(py.detach(|| wrl_core::drop::rewrite(text, &reqs, &dropped)))
+}
+
+fn read_batches(table: AnyRecordBatch) -> PyResult<(Vec<RecordBatch>, Arc<Schema>)> {
+    let reader = table.into_reader()?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| input_err(format!("cannot read the input table: {e}")))?;
+    Ok((batches, schema))
+}
+
+fn table_out(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
+    let schema = batch.schema();
+    PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
+}
+
+/// One input row of `parse_batch`, borrowed from the Arrow buffers.
+struct ParseRow<'a> {
+    row: usize,
+    id: Option<String>,
+    prompt: Cell<'a>,
+    ids: Result<Option<Vec<String>>, String>,
+    kwargs: Cell<'a>,
+    requirements: Cell<'a>,
+    duplicate: bool,
+}
+
+/// Parse a table of instructions.
+///
+/// Args:
+///     table: any Arrow table or record batch (PyCapsule interface) with a string `prompt`
+///         column; optional `id`, `instruction_id_list` (list<string>) with `kwargs` (JSON
+///         string), or `requirements` (JSON string) columns.
+///     threads: worker threads, 0 for all cores.
+///
+/// Returns:
+///     (parsed, rejects): pyarrow Tables. `parsed.row` and `rejects.row` index the input, so
+///     every input row lands in exactly one of them.
+#[pyfunction]
+#[pyo3(signature = (table, *, prompt_column="prompt", id_column="id", max_bytes=65_536, max_requirements=64, threads=0))]
+fn parse_batch<'py>(
+    py: Python<'py>,
+    table: AnyRecordBatch,
+    prompt_column: &str,
+    id_column: &str,
+    max_bytes: usize,
+    max_requirements: usize,
+    threads: usize,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let (batches, schema) = read_batches(table)?;
+    if schema.column_with_name(prompt_column).is_none() {
+        return Err(input_err(format!(
+            "the input has no {prompt_column:?} column (columns: {})",
+            schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let limits = ParseLimits { max_bytes, max_requirements };
+    let (parsed, rejects) = py.detach(|| -> PyResult<(RecordBatch, RecordBatch)> {
+        let mut rows: Vec<ParseRow> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut offset = 0usize;
+        for batch in &batches {
+            let prompts = StrColumn::new(batch, prompt_column).map_err(input_err)?;
+            let ids = StrColumn::new(batch, id_column).map_err(input_err)?;
+            let kwargs = StrColumn::new(batch, "kwargs").map_err(input_err)?;
+            let reqs = StrColumn::new(batch, "requirements").map_err(input_err)?;
+            for i in 0..batch.num_rows() {
+                let row = offset + i;
+                let id = match ids.get(i) {
+                    Cell::Text(s) => Some(s.to_string()),
+                    _ if ids.is_missing() => Some(row.to_string()),
+                    _ => None,
+                };
+                let duplicate = id.as_ref().is_some_and(|id| !seen.insert(id.clone()));
+                rows.push(ParseRow {
+                    row,
+                    id,
+                    prompt: prompts.get(i),
+                    ids: arrow_io::string_list(batch, "instruction_id_list", i),
+                    kwargs: kwargs.get(i),
+                    requirements: reqs.get(i),
+                    duplicate,
+                });
+            }
+            offset += batch.num_rows();
+        }
+        let results = wrl_core::batch::par_map(&rows, threads, |r| {
+            if r.id.is_none() {
+                return Err(CoreError::InvalidInstruction("missing or non-UTF-8 id".into()));
+            }
+            if r.duplicate {
+                return Err(CoreError::InvalidInstruction(format!("duplicate id {:?}", r.id.as_deref().unwrap())));
+            }
+            let text = match r.prompt {
+                Cell::Text(t) => t,
+                Cell::Null => return Err(CoreError::InvalidInstruction("missing prompt (null)".into())),
+                Cell::InvalidUtf8 => return Err(CoreError::InvalidInstruction("prompt is not valid UTF-8".into())),
+            };
+            let ids = r.ids.clone().map_err(CoreError::InvalidRequirements)?;
+            let kwargs = optional_text(&r.kwargs, "kwargs")?;
+            let reqs = optional_text(&r.requirements, "requirements")?;
+            parse_one(text, ids, kwargs, reqs, &limits)
+        })
+        .map_err(to_py_err)?;
+        Ok(build_parsed(&rows, results))
+    })?;
+    Ok((table_out(py, parsed)?, table_out(py, rejects)?))
+}
+
+/// An optional JSON cell: null is absent, invalid UTF-8 is the row's error.
+fn optional_text<'a>(cell: &Cell<'a>, what: &str) -> wrl_core::Result<Option<&'a str>> {
+    match cell {
+        Cell::Text(t) => Ok(Some(t)),
+        Cell::Null => Ok(None),
+        Cell::InvalidUtf8 => Err(CoreError::InvalidRequirements(format!("{what} is not valid UTF-8"))),
+    }
+}
+
+fn build_parsed(rows: &[ParseRow], results: Vec<wrl_core::Result<ParsedInstruction>>) -> (RecordBatch, RecordBatch) {
+    let mut rejects = Rejects::default();
+    let (mut row, mut id, mut prompt, mut base, mut script, mut count) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut reqs = RequirementLists::default();
+    for (r, res) in rows.iter().zip(results) {
+        match res {
+            Ok(p) => {
+                row.push(r.row as i64);
+                id.push(r.id.clone().unwrap_or_default());
+                prompt.push(match r.prompt {
+                    Cell::Text(t) => t.to_string(),
+                    _ => String::new(),
+                });
+                base.push(p.base_task);
+                script.push(p.script);
+                count.push(p.requirements.len() as i32);
+                reqs.push(&p.requirements);
+            }
+            Err(e) => rejects.push(r.row, r.id.clone(), e.kind(), e.to_string()),
+        }
+    }
+    let req_field = Field::new("requirements", DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(arrow_io::requirement_fields()),
+        false,
+    ))), false);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("row", DataType::Int64, false),
+        Field::new("id", DataType::Utf8, false),
+        Field::new("prompt", DataType::Utf8, false),
+        Field::new("base_task", DataType::Utf8, false),
+        Field::new("script", DataType::Utf8, false),
+        Field::new("n_requirements", DataType::Int32, false),
+        req_field,
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(row)),
+        Arc::new(StringArray::from(id)),
+        Arc::new(StringArray::from(prompt)),
+        Arc::new(StringArray::from(base)),
+        Arc::new(StringArray::from(script)),
+        Arc::new(Int32Array::from(count)),
+        reqs.finish(),
+    ];
+    let parsed = RecordBatch::try_new(schema, columns).expect("parsed schema matches its columns");
+    (parsed, rejects.finish("parse"))
+}
+
+/// Draw requirement-dropped variants of parsed instructions.
+///
+/// Args:
+///     table: the `parsed` table of `parse_batch` (columns `id`, `prompt`, `requirements`).
+///     strategy: "independent" (each requirement dropped with probability `rate`), "exact_k"
+///         (exactly `k` dropped) or "progressive" (nested drops of 0..n, for WEval groups).
+///     seed: with each instruction's id, seeds its draw: results do not depend on row order or
+///         thread count.
+///     max_variants: most dropped variants per instruction; variant 0 (nothing dropped) is
+///         always emitted.
+///
+/// Returns:
+///     (variants, rejects): pyarrow Tables; `row` indexes the input table.
+#[pyfunction]
+#[pyo3(signature = (table, *, strategy="independent", rate=0.5, k=1, seed=0, max_variants=4, threads=0))]
+#[allow(clippy::too_many_arguments)]
+fn drop_batch<'py>(
+    py: Python<'py>,
+    table: AnyRecordBatch,
+    strategy: &str,
+    rate: f64,
+    k: usize,
+    seed: u64,
+    max_variants: usize,
+    threads: usize,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let cfg = DropConfig { strategy: strategy.parse::<Strategy>().map_err(to_py_err)?, rate, k, seed, max_variants };
+    cfg.validate().map_err(to_py_err)?;
+    let (batches, _) = read_batches(table)?;
+    let (variants, rejects) = py.detach(|| -> PyResult<(RecordBatch, RecordBatch)> {
+        struct DropRow<'a> {
+            row: usize,
+            id: Option<&'a str>,
+            prompt: Cell<'a>,
+            reqs: Result<Vec<wrl_core::Requirement>, String>,
+        }
+        let mut rows = Vec::new();
+        let mut offset = 0usize;
+        for batch in &batches {
+            let ids = StrColumn::new(batch, "id").map_err(input_err)?;
+            let prompts = StrColumn::new(batch, "prompt").map_err(input_err)?;
+            if ids.is_missing() || prompts.is_missing() {
+                return Err(input_err("drop needs the id, prompt and requirements columns written by parse".into()));
+            }
+            let reqs = RequirementColumn::new(batch, "requirements").map_err(input_err)?;
+            for i in 0..batch.num_rows() {
+                rows.push(DropRow {
+                    row: offset + i,
+                    id: match ids.get(i) {
+                        Cell::Text(s) => Some(s),
+                        _ => None,
+                    },
+                    prompt: prompts.get(i),
+                    reqs: reqs.get(i),
+                });
+            }
+            offset += batch.num_rows();
+        }
+        let results = wrl_core::batch::par_map(&rows, threads, |r| {
+            let id = r.id.ok_or_else(|| CoreError::InvalidInstruction("missing id".into()))?;
+            let Cell::Text(text) = r.prompt else {
+                return Err(CoreError::InvalidInstruction("missing or non-UTF-8 prompt".into()));
+            };
+            let reqs = r.reqs.clone().map_err(CoreError::InvalidRequirements)?;
+            let chars = text.chars().count();
+            if let Some(bad) = reqs.iter().find(|q| q.end.is_some_and(|e| e > chars)) {
+                return Err(CoreError::InvalidRequirements(format!("requirement {} ends past the prompt", bad.id)));
+            }
+            let parsed = ParsedInstruction { base_task: String::new(), script: String::new(), requirements: reqs };
+            let variants = wrl_core::drop::drop_instruction(text, &parsed, id, &cfg)?;
+            Ok((parsed.requirements, variants))
+        })
+        .map_err(to_py_err)?;
+        let mut rejects = Rejects::default();
+        let (mut row, mut id, mut variant, mut variant_id, mut n_req, mut n_drop, mut prompt) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut kept, mut dropped, mut dropped_types) = (StringLists::default(), StringLists::default(), StringLists::default());
+        for (r, res) in rows.iter().zip(results) {
+            match res {
+                Ok((reqs, vs)) => {
+                    for v in vs {
+                        row.push(r.row as i64);
+                        id.push(r.id.unwrap().to_string());
+                        variant_id.push(format!("{}:{}", r.id.unwrap(), v.variant));
+                        variant.push(v.variant as i32);
+                        n_req.push(reqs.len() as i32);
+                        n_drop.push(v.dropped.len() as i32);
+                        dropped_types.push(
+                            v.dropped.iter().map(|d| reqs.iter().find(|q| &q.id == d).unwrap().rtype.clone()),
+                        );
+                        kept.push(v.kept);
+                        dropped.push(v.dropped);
+                        prompt.push(v.prompt);
+                    }
+                }
+                Err(e) => rejects.push(r.row, r.id.map(str::to_string), e.kind(), e.to_string()),
+            }
+        }
+        let n = row.len();
+        let list = |name: &str| Field::new(name, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("row", DataType::Int64, false),
+            Field::new("id", DataType::Utf8, false),
+            Field::new("variant", DataType::Int32, false),
+            Field::new("variant_id", DataType::Utf8, false),
+            Field::new("strategy", DataType::Utf8, false),
+            Field::new("n_requirements", DataType::Int32, false),
+            Field::new("n_dropped", DataType::Int32, false),
+            list("kept_ids"),
+            list("dropped_ids"),
+            list("dropped_types"),
+            Field::new("prompt", DataType::Utf8, false),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(row)),
+            Arc::new(StringArray::from(id)),
+            Arc::new(Int32Array::from(variant)),
+            Arc::new(StringArray::from(variant_id)),
+            Arc::new(StringArray::from(vec![cfg.strategy.as_str(); n])),
+            Arc::new(Int32Array::from(n_req)),
+            Arc::new(Int32Array::from(n_drop)),
+            kept.finish(),
+            dropped.finish(),
+            dropped_types.finish(),
+            Arc::new(StringArray::from(prompt)),
+        ];
+        let variants = RecordBatch::try_new(schema, columns).expect("variants schema matches its columns");
+        Ok((variants, rejects.finish("drop")))
+    })?;
+    Ok((table_out(py, variants)?, table_out(py, rejects)?))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("WrlError", py.get_type::<WrlError>())?;
+    m.add("InvalidInstructionError", py.get_type::<InvalidInstructionError>())?;
+    m.add("InvalidRequirementsError", py.get_type::<InvalidRequirementsError>())?;
+    m.add("UnknownInstructionIdError", py.get_type::<UnknownInstructionIdError>())?;
+    m.add("InvalidConfigError", py.get_type::<InvalidConfigError>())?;
+    m.add_function(wrap_pyfunction!(lexicon_json, m)?)?;
+    m.add_function(wrap_pyfunction!(taxonomy_json, m)?)?;
+    m.add_function(wrap_pyfunction!(segment_json, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_json, m)?)?;
+    m.add_function(wrap_pyfunction!(rewrite, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(drop_batch, m)?)?;
+    Ok(())
+}

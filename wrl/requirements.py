@@ -1,0 +1,223 @@
+"""Requirements: the typed model, the taxonomy, and the fast parse/drop engine (``wrl._core``).
+
+A writing instruction becomes its base task plus an ordered list of requirements, each with a
+type from the taxonomy, a character span in the original text, its surface text and normalized
+parameters. Dropping requirements rewrites the instruction without their spans.
+
+Example:
+    >>> p = parse("Write a poem about rain. Use at least 50 words and do not use any commas.")
+    >>> [r.type for r in p.requirements]
+    ['length', 'no_commas']
+    >>> p.drop(["r2"])
+    'Write a poem about rain. Use at least 50 words.'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from wrl import _core
+
+# Columns that parse_table consumes or writes; every other input column is carried through.
+_PARSE_COLUMNS = ("prompt", "id", "kwargs", "requirements", "instruction_id_list")
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    """One requirement type of the taxonomy."""
+
+    name: str
+    family: str
+    verifiable: bool
+    params: tuple[str, ...]
+    description: str
+
+
+@cache
+def taxonomy() -> dict[str, TypeInfo]:
+    """Every requirement type by name, in taxonomy order."""
+    raw = json.loads(_core.taxonomy_json())
+    return {
+        t["name"]: TypeInfo(t["name"], t["family"], t["verifiable"], tuple(t["params"]), t["description"])
+        for t in raw["types"]
+    }
+
+
+@cache
+def ifeval_mapping() -> dict[str, str]:
+    """IFEval instruction id → requirement type."""
+    return {ifeval_id: rtype for ifeval_id, rtype, _ in json.loads(_core.taxonomy_json())["ifeval"]}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A requirement of an instruction. ``start``/``end`` are character offsets (None if unlocated)."""
+
+    id: str
+    type: str
+    start: int | None
+    end: int | None
+    text: str
+    params: dict[str, Any] = field(default_factory=dict)
+    source: str = "text"
+
+    @property
+    def family(self) -> str:
+        return taxonomy()[self.type].family
+
+    @property
+    def verifiable(self) -> bool:
+        return taxonomy()[self.type].verifiable
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "params": self.params,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class ParsedInstruction:
+    """An instruction split into its base task and requirements."""
+
+    text: str
+    base_task: str
+    script: str
+    requirements: tuple[Requirement, ...]
+
+    def drop(self, ids: Iterable[str]) -> str:
+        """The instruction rewritten without the requirements whose ids are given."""
+        return rewrite(self.text, self.requirements, ids)
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Limits past which an instruction is rejected rather than parsed."""
+
+    max_bytes: int = 65_536
+    max_requirements: int = 64
+
+
+def _from_json(text: str, payload: str) -> ParsedInstruction:
+    raw = json.loads(payload)
+    reqs = tuple(Requirement(**r) for r in raw["requirements"])
+    return ParsedInstruction(text=text, base_task=raw["base_task"], script=raw["script"], requirements=reqs)
+
+
+def parse(
+    text: str,
+    *,
+    instruction_id_list: Sequence[str] | None = None,
+    kwargs: Sequence[dict[str, Any] | None] | None = None,
+    requirements: Sequence[dict[str, Any]] | None = None,
+    limits: ParseLimits = ParseLimits(),
+) -> ParsedInstruction:
+    """Parse one instruction (for notebooks; use :func:`parse_table` for datasets).
+
+    Args:
+        text: the instruction.
+        instruction_id_list, kwargs: IFEval structured requirements.
+        requirements: explicit ``[{"type", "params", "text"}]`` requirements.
+        limits: rejection limits.
+
+    Raises:
+        WrlError: a subclass naming what is wrong (empty text, unknown IFEval id, ...).
+    """
+    payload = _core.parse_json(
+        text,
+        instruction_id_list=list(instruction_id_list) if instruction_id_list is not None else None,
+        kwargs=json.dumps(list(kwargs)) if kwargs is not None else None,
+        requirements=json.dumps(list(requirements)) if requirements is not None else None,
+        max_bytes=limits.max_bytes,
+        max_requirements=limits.max_requirements,
+    )
+    return _from_json(text, payload)
+
+
+def rewrite(text: str, requirements: Iterable[Requirement], dropped: Iterable[str]) -> str:
+    """``text`` without the spans of the requirements whose ids are in ``dropped``."""
+    reqs = json.dumps([r.to_dict() for r in requirements])
+    return _core.rewrite(text, reqs, list(dropped))
+
+
+def _as_string_column(table: pa.Table, name: str) -> pa.Table:
+    """Cast an integer id column (or similar) to strings, so ids compare as text everywhere."""
+    if name in table.column_names and not pa.types.is_string(table.schema.field(name).type):
+        col = table[name]
+        if pa.types.is_integer(col.type) or pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
+            table = table.set_column(table.column_names.index(name), name, pc.cast(col, pa.string()))
+    return table
+
+
+def _kwargs_as_json(table: pa.Table) -> pa.Table:
+    """IFEval Parquet files store kwargs as list<struct>; the engine takes one JSON string per row."""
+    if "kwargs" not in table.column_names or pa.types.is_string(table.schema.field("kwargs").type):
+        return table
+    values = [None if v is None else json.dumps([{k: x for k, x in d.items() if x is not None} for d in v])
+              for v in table["kwargs"].to_pylist()]
+    return table.set_column(table.column_names.index("kwargs"), "kwargs", pa.array(values, pa.string()))
+
+
+def parse_table(
+    table: pa.Table, *, limits: ParseLimits = ParseLimits(), threads: int = 0
+) -> tuple[pa.Table, pa.Table]:
+    """Parse every row of ``table`` (columns: ``prompt``; optional ``id``, IFEval or requirements).
+
+    Returns:
+        ``(parsed, rejects)``. ``parsed`` carries every other input column through; each input row
+        is in exactly one of the two tables (``rejects.row`` is its index in the input).
+    """
+    table = _kwargs_as_json(_as_string_column(table, "id"))
+    parsed, rejects = _core.parse_batch(
+        table, max_bytes=limits.max_bytes, max_requirements=limits.max_requirements, threads=threads
+    )
+    extra = [c for c in table.column_names if c not in _PARSE_COLUMNS and c not in parsed.column_names]
+    if extra:
+        carried = table.select(extra).take(parsed["row"])
+        for name in extra:
+            parsed = parsed.append_column(table.schema.field(name), carried[name])
+    return parsed.drop_columns(["row"]), rejects
+
+
+@dataclass(frozen=True)
+class DropSettings:
+    """How variants are drawn: see ``drop_table``."""
+
+    strategy: str = "independent"
+    rate: float = 0.5
+    k: int = 1
+    seed: int = 0
+    max_variants: int = 4
+
+
+def drop_table(parsed: pa.Table, settings: DropSettings = DropSettings(), *, threads: int = 0) -> tuple[pa.Table, pa.Table]:
+    """Draw requirement-dropped variants of every parsed instruction.
+
+    Variant 0 of each instruction is the full instruction; the others drop requirements according
+    to ``settings`` and rewrite the prompt without them. Instructions with no requirements yield
+    variant 0 only.
+
+    Returns:
+        ``(variants, rejects)``; ``variants.row`` and ``rejects.row`` index ``parsed``.
+    """
+    return _core.drop_batch(
+        parsed,
+        strategy=settings.strategy,
+        rate=settings.rate,
+        k=settings.k,
+        seed=settings.seed,
+        max_variants=settings.max_variants,
+        threads=threads,
+    )
