@@ -11,7 +11,19 @@ from wrl._core import (
     UnknownInstructionIdError,
     WrlError,
 )
-from wrl.requirements import ParsedInstruction, Requirement, drop_table, parse, parse_table, rewrite
+from wrl.requirements import (
+    DropSettings,
+    ParsedInstruction,
+    ParseLimits,
+    Requirement,
+    drop_dataset,
+    drop_table,
+    parse,
+    parse_dataset,
+    parse_table,
+    rewrite,
+    taxonomy,
+)
 
 __version__ = "0.1.0"
 
@@ -19,12 +31,17 @@ __all__ = [
     "InvalidConfigError",
     "InvalidInstructionError",
     "InvalidRequirementsError",
+    "DropSettings",
+    "ParseLimits",
     "ParsedInstruction",
     "Requirement",
     "UnknownInstructionIdError",
     "WrlError",
+    "drop_dataset",
     "drop_table",
     "parse",
+    "parse_dataset",
     "parse_table",
     "rewrite",
+    "taxonomy",
 ]

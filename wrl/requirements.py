@@ -221,3 +221,50 @@ def drop_table(parsed: pa.Table, settings: DropSettings = DropSettings(), *, thr
         max_variants=settings.max_variants,
         threads=threads,
     )
+
+
+def parse_dataset(
+    table: pa.Table, *, limits: ParseLimits = ParseLimits(), threads: int = 0, progress: bool = True
+) -> tuple[pa.Table, pa.Table]:
+    """:func:`parse_table` over a whole dataset: chunked with a progress bar, duplicate ids rejected.
+
+    Every input row ends up in exactly one of ``(parsed, rejects)``; ``rejects.row`` indexes the
+    input table.
+    """
+    from wrl.batching import duplicate_mask, make_rejects, run_chunked
+
+    table = _as_string_column(table, "id")
+    if "id" not in table.column_names:
+        table = table.append_column("id", pc.cast(pa.array(range(table.num_rows), pa.int64()), pa.string()))
+    index = pa.array(range(table.num_rows), pa.int64())
+    dup = duplicate_mask(table["id"])
+    dup_rejects = make_rejects(index.filter(dup), table["id"].filter(dup), "parse", "duplicate_id",
+                               "duplicate id: an earlier row has the same id")
+    unique = table.filter(pc.invert(dup))
+    unique_index = index.filter(pc.invert(dup))
+    parsed, rejects = run_chunked(lambda t: parse_table(t, limits=limits, threads=threads), unique,
+                                  stage="parse", desc="parse", row_column=None, progress=progress)
+    rejects = rejects.set_column(0, "row", pc.take(unique_index, rejects["row"]))
+    rejects = pa.concat_tables([dup_rejects, rejects]).sort_by("row")
+    return parsed, rejects
+
+
+def drop_dataset(
+    parsed: pa.Table, settings: DropSettings = DropSettings(), *, threads: int = 0, progress: bool = True
+) -> tuple[pa.Table, pa.Table]:
+    """:func:`drop_table` over a whole parsed dataset, chunked with a progress bar.
+
+    Columns of ``parsed`` other than the engine's (``split``, ``category``, ...) are carried
+    onto every variant.
+    """
+    from wrl.batching import run_chunked
+
+    variants, rejects = run_chunked(lambda t: drop_table(t, settings, threads=threads), parsed,
+                                    stage="drop", desc="drop", progress=progress)
+    carry = [c for c in parsed.column_names
+             if c not in variants.column_names and c not in ("requirements", "base_task", "script")]
+    if carry:
+        carried = parsed.select(carry).take(variants["row"])
+        for name in carry:
+            variants = variants.append_column(parsed.schema.field(name), carried[name])
+    return variants.drop_columns(["row"]), rejects

@@ -20,7 +20,7 @@ use crate::lexicon::LEXICON;
 use crate::model::{ParsedInstruction, Requirement};
 use crate::parse::CharIndex;
 use crate::rng::Rng;
-use crate::text::{segment, tidy, Document};
+use crate::text::{is_mostly_cjk, segment, tidy, Document};
 
 /// How variants are drawn from an instruction's requirements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +177,12 @@ fn has_word(s: &str) -> bool {
     s.chars().any(|c| c.is_alphanumeric())
 }
 
+/// A clause cut down to nothing but a trigger ("Make sure", "Please") has nothing left to say.
+fn is_bare_trigger(s: &str) -> bool {
+    let t = s.trim_end_matches(|c: char| !c.is_alphanumeric());
+    LEXICON.clause_triggers.iter().any(|trigger| trigger.eq_ignore_ascii_case(t))
+}
+
 fn capitalize_first(s: &mut String) {
     if let Some(c) = s.chars().next() {
         if c.is_ascii_lowercase() {
@@ -211,7 +217,7 @@ fn rewrite_sentence(text: &str, sentence: &crate::text::Sentence, ranges: &[(usi
         }
         remaining.push_str(&text[pos.min(clause.end)..clause.end]);
         let tidied = tidy(&remaining);
-        if has_word(&tidied) {
+        if has_word(&tidied) && !is_bare_trigger(&tidied) {
             kept.push((ci, tidied));
         }
     }
@@ -269,11 +275,15 @@ pub(crate) fn rewrite_with(text: &str, doc: &Document, requirements: &[Requireme
         };
         let gap = &text[prev_end..gap_end];
         prev_end = s.end;
-        let Some((mut body, _)) = body else {
+        let Some((mut body, changed)) = body else {
             pending_gap = Some(pending_gap.map_or(gap, |p| more_breaks(p, gap)));
             continue;
         };
         let mut terminal = text[s.body_end..s.end].to_string();
+        // A sentence that lost its last clause, and with it its closing punctuation, gets a period.
+        if changed && terminal.is_empty() && !body.ends_with(|c: char| c.is_ascii_punctuation() || "。！？；”’」』）".contains(c)) {
+            terminal = if is_mostly_cjk(&body) { "。".into() } else { ".".into() };
+        }
         // A lead-in whose list was emptied loses its "with the following requirements" tail.
         if let Some(it) = sentences.get(si + 1).and_then(|next| next.item) {
             let list = doc.items[it].list;

@@ -1,0 +1,75 @@
+"""Run a table-to-(output, rejects) function over a large table in chunks, with a progress bar.
+
+The engine works on whole Arrow tables; chunking only exists so that long inputs show progress.
+Row indices in the outputs are shifted back to the input's numbering, and duplicate ids are found
+over the whole table first, so chunking never changes a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+CHUNK_ROWS = 100_000
+
+REJECTS_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("id", pa.string()),
+        ("stage", pa.string()),
+        ("reason_kind", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+def make_rejects(rows: pa.Array, ids: pa.Array, stage: str, kind: str, reason: str) -> pa.Table:
+    """A rejects table giving the same reason for every listed row."""
+    n = len(rows)
+    return pa.table(
+        [pc.cast(rows, pa.int64()), pc.cast(ids, pa.string()), pa.array([stage] * n), pa.array([kind] * n),
+         pa.array([reason] * n)],
+        schema=REJECTS_SCHEMA,
+    )
+
+
+def duplicate_mask(ids: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """True at every occurrence of an id after its first."""
+    index = pa.array(range(len(ids)), pa.int64())
+    firsts = pa.table({"id": ids, "i": index}).group_by("id", use_threads=False).aggregate([("i", "min")])
+    return pc.invert(pc.is_in(index, value_set=firsts["i_min"]))
+
+
+def run_chunked(
+    fn: Callable[[pa.Table], tuple[pa.Table, pa.Table]],
+    table: pa.Table,
+    *,
+    stage: str,
+    desc: str,
+    row_column: str | None = "row",
+    progress: bool = True,
+) -> tuple[pa.Table, pa.Table]:
+    """Apply ``fn`` chunk by chunk; shift ``row`` columns back to input row numbers.
+
+    Args:
+        fn: returns ``(output, rejects)`` for a chunk; both may carry a ``row`` column that
+            indexes the chunk.
+        row_column: the output's row-index column to shift, or None if it has none.
+    """
+    outputs, rejects = [], []
+    with tqdm(total=table.num_rows, desc=desc, unit="rows", disable=not progress or table.num_rows < CHUNK_ROWS,
+              leave=False) as bar:
+        for offset in range(0, max(table.num_rows, 1), CHUNK_ROWS):
+            chunk = table.slice(offset, CHUNK_ROWS)
+            out, rej = fn(chunk)
+            if row_column and row_column in out.column_names:
+                out = out.set_column(out.column_names.index(row_column), row_column,
+                                     pc.add(out[row_column], pa.scalar(offset, pa.int64())))
+            rej = rej.set_column(0, "row", pc.add(rej["row"], pa.scalar(offset, pa.int64())))
+            outputs.append(out)
+            rejects.append(rej.cast(REJECTS_SCHEMA))
+            bar.update(chunk.num_rows)
+    return pa.concat_tables(outputs), pa.concat_tables(rejects)

@@ -1,0 +1,115 @@
+"""The ``wrl`` command-line tool."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from wrl import _core
+from wrl.io import DatasetError, read_table, write_table
+from wrl.requirements import DropSettings, ParseLimits, drop_dataset, parse_dataset
+
+
+def _rejects_path(out: Path, given: Path | None) -> Path:
+    return given or out.with_name(f"{out.stem}.rejects{out.suffix}")
+
+
+def _print_counts(title: str, counts: Counter) -> None:
+    if not counts:
+        return
+    width = max(len(k) for k in counts)
+    click.echo(f"  {title}:")
+    for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        click.echo(f"    {key:<{width}}  {n:>9,}")
+
+
+def _requirement_types(table: pa.Table, column: str) -> Counter:
+    flat = table[column].combine_chunks().flatten()
+    if column == "requirements":
+        flat = flat.field("type")
+    return Counter(dict(zip(*[c.to_pylist() for c in flat.value_counts().flatten()])))
+
+
+def _summary(rows_in: int, out_rows: int, rejects: pa.Table, out: Path, rej_path: Path) -> None:
+    click.echo(f"  rows in {rows_in:,} = out {out_rows:,} + rejected {rejects.num_rows:,}")
+    if rejects.num_rows:
+        kinds = Counter(rejects["reason_kind"].to_pylist())
+        _print_counts("rejects by reason", kinds)
+        click.echo(f"  rejects written to {rej_path}")
+    click.echo(f"  output written to {out}")
+
+
+class _Group(click.Group):
+    """Turns wrl's own errors into one clear line and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (_core.WrlError, DatasetError) as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="wrl")
+def main() -> None:
+    """wrl: requirement-level data, reward models and evaluation for writing."""
+
+
+@main.command()
+@click.argument("inp", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
+@click.option("--max-bytes", default=ParseLimits.max_bytes, show_default=True, help="Reject longer instructions.")
+@click.option("--max-requirements", default=ParseLimits.max_requirements, show_default=True)
+@click.option("--threads", default=0, show_default=True, help="Worker threads (0 = all cores).")
+def parse(inp: Path, out: Path, rejects_out: Path | None, max_bytes: int, max_requirements: int, threads: int) -> None:
+    """Parse the instructions of INP (Parquet/JSONL/CSV with a ``prompt`` column) into OUT."""
+    table = read_table(inp)
+    parsed, rejects = parse_dataset(table, limits=ParseLimits(max_bytes, max_requirements), threads=threads)
+    rej_path = _rejects_path(out, rejects_out)
+    write_table(parsed, out)
+    write_table(rejects, rej_path)
+    click.echo(f"parse: {inp}")
+    _summary(table.num_rows, parsed.num_rows, rejects, out, rej_path)
+    click.echo(f"  requirements: {sum(parsed['n_requirements'].to_pylist()):,}")
+    _print_counts("requirements by type", _requirement_types(parsed, "requirements"))
+
+
+@main.command()
+@click.argument("inp", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--strategy", type=click.Choice(["independent", "exact_k", "progressive"]), default="independent",
+              show_default=True)
+@click.option("--rate", default=0.5, show_default=True, help="Drop probability per requirement (independent).")
+@click.option("--k", default=1, show_default=True, help="Requirements dropped per variant (exact_k).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--max-variants", default=4, show_default=True, help="Most dropped variants per instruction.")
+@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
+@click.option("--threads", default=0, show_default=True, help="Worker threads (0 = all cores).")
+def drop(inp: Path, out: Path, strategy: str, rate: float, k: int, seed: int, max_variants: int,
+         rejects_out: Path | None, threads: int) -> None:
+    """Write requirement-dropped variants of the parsed instructions in INP (from ``wrl parse``)."""
+    parsed = read_table(inp)
+    settings = DropSettings(strategy=strategy, rate=rate, k=k, seed=seed, max_variants=max_variants)
+    variants, rejects = drop_dataset(parsed, settings, threads=threads)
+    rej_path = _rejects_path(out, rejects_out)
+    write_table(variants, out)
+    write_table(rejects, rej_path)
+    instructions = parsed.num_rows - rejects.num_rows
+    dropped = variants.filter(pc.greater(variants["variant"], 0))
+    click.echo(f"drop: {inp} ({strategy}, rate={rate}, k={k}, seed={seed})")
+    _summary(parsed.num_rows, instructions, rejects, out, rej_path)
+    passthrough = instructions - len(set(dropped["id"].to_pylist()))
+    click.echo(f"  variants: {variants.num_rows:,} ({dropped.num_rows:,} with drops; "
+               f"{passthrough:,} instructions passed through with nothing to drop)")
+    _print_counts("dropped requirements by type", _requirement_types(dropped, "dropped_types"))
+
+
+if __name__ == "__main__":
+    main()
