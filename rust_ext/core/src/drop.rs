@@ -177,6 +177,12 @@ fn has_word(s: &str) -> bool {
     s.chars().any(|c| c.is_alphanumeric())
 }
 
+/// Does the text already end with sentence punctuation (possibly inside closing quotes)?
+fn ends_sentence(s: &str) -> bool {
+    let t = s.trim_end_matches(|c: char| "\"'”’」』）)]".contains(c));
+    t.ends_with(|c: char| ".!?。！？；:：".contains(c))
+}
+
 /// A clause cut down to nothing but a trigger ("Make sure", "Please") has nothing left to say.
 fn is_bare_trigger(s: &str) -> bool {
     let t = s.trim_end_matches(|c: char| !c.is_alphanumeric());
@@ -265,7 +271,13 @@ pub(crate) fn rewrite_with(text: &str, doc: &Document, requirements: &[Requireme
     let mut pending_gap: Option<&str> = None;
     let mut prev_end = 0usize;
     let mut item_emitted = vec![false; doc.items.len()];
+    // Renumbering restarts from each list's first number.
     let mut next_number = vec![None::<u32>; list_count];
+    for item in doc.items.iter().rev() {
+        if let Some(n) = item.number {
+            next_number[item.list] = Some(n);
+        }
+    }
     for (si, (s, body)) in sentences.iter().zip(bodies).enumerate() {
         // Does this sentence open its list item (the marker lies between it and the previous one)?
         let opens_item = s.item.is_some_and(|it| doc.items[it].marker_start >= prev_end);
@@ -281,7 +293,7 @@ pub(crate) fn rewrite_with(text: &str, doc: &Document, requirements: &[Requireme
         };
         let mut terminal = text[s.body_end..s.end].to_string();
         // A sentence that lost its last clause, and with it its closing punctuation, gets a period.
-        if changed && terminal.is_empty() && !body.ends_with(|c: char| c.is_ascii_punctuation() || "。！？；”’」』）".contains(c)) {
+        if changed && terminal.is_empty() && !ends_sentence(&body) {
             terminal = if is_mostly_cjk(&body) { "。".into() } else { ".".into() };
         }
         // A lead-in whose list was emptied loses its "with the following requirements" tail.

@@ -1,0 +1,68 @@
+"""Type stubs for the Rust extension ``wrl._core`` (rust_ext/py)."""
+
+from typing import Any
+
+import pyarrow as pa
+
+__version__: str
+
+class WrlError(ValueError):
+    """Base class of every wrl error."""
+
+class InvalidInstructionError(WrlError):
+    """The instruction text is unusable (empty, too long, too many requirements)."""
+
+class InvalidRequirementsError(WrlError):
+    """Structured requirements (IFEval kwargs or a requirements list) are malformed."""
+
+class UnknownInstructionIdError(WrlError):
+    """An IFEval instruction id that the taxonomy does not know."""
+
+class InvalidConfigError(WrlError):
+    """A configuration value or an input column is invalid."""
+
+def lexicon_json() -> str:
+    """The pattern table and lexicons shared with the Python reference engine."""
+
+def taxonomy_json() -> str:
+    """Requirement types, families, and the IFEval id and kwargs mapping, as JSON."""
+
+def segment_json(text: str) -> str:
+    """Sentences, list items and clauses of ``text`` in byte offsets, as JSON."""
+
+def parse_json(
+    text: str,
+    *,
+    instruction_id_list: list[str] | None = None,
+    kwargs: str | None = None,
+    requirements: str | None = None,
+    max_bytes: int = 65536,
+    max_requirements: int = 64,
+) -> str:
+    """Parse one instruction; returns JSON of ``{base_task, script, requirements}``."""
+
+def rewrite(text: str, requirements: str, dropped: list[str]) -> str:
+    """``text`` without the spans of the requirements (JSON list) whose ids are in ``dropped``."""
+
+def parse_batch(
+    table: Any,
+    *,
+    prompt_column: str = "prompt",
+    id_column: str = "id",
+    max_bytes: int = 65536,
+    max_requirements: int = 64,
+    threads: int = 0,
+) -> tuple[pa.Table, pa.Table]:
+    """Parse an Arrow table of instructions; returns ``(parsed, rejects)``."""
+
+def drop_batch(
+    table: Any,
+    *,
+    strategy: str = "independent",
+    rate: float = 0.5,
+    k: int = 1,
+    seed: int = 0,
+    max_variants: int = 4,
+    threads: int = 0,
+) -> tuple[pa.Table, pa.Table]:
+    """Draw requirement-dropped variants of a parsed table; returns ``(variants, rejects)``."""
