@@ -111,5 +111,52 @@ def drop(inp: Path, out: Path, strategy: str, rate: float, k: int, seed: int, ma
     _print_counts("dropped requirements by type", _requirement_types(dropped, "dropped_types"))
 
 
+@main.command()
+@click.argument("query", required=False)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Project root the artifact paths are relative to.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the result to a .csv, .parquet (zstd) or .json (JSON lines) file instead of printing it.")
+@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a DuckDB database with a view per artifact (for the duckdb shell and notebooks).")
+@click.option("--max-rows", default=40, show_default=True, help="Rows printed.")
+@click.option("--list", "list_views", is_flag=True, help="List the views and whether their artifacts exist.")
+def sql(query: str | None, root: Path, out: Path | None, catalog: Path | None, max_rows: int,
+        list_views: bool) -> None:
+    """Run SQL QUERY over the pipeline's artifacts: a view per artifact (instructions, requirements, ...).
+
+    \b
+    Example:
+      wrl sql "SELECT type, count(*) AS n FROM requirements GROUP BY type ORDER BY n DESC"
+      wrl sql "SELECT * FROM variants WHERE split = 'test'" --out test_variants.parquet
+      wrl sql --catalog wrl.duckdb && duckdb wrl.duckdb
+    """
+    from wrl import sql as wsql
+
+    if list_views:
+        built = wsql.available(root)
+        for name, view in wsql.VIEWS.items():
+            state = "ok" if built[name] else "not built"
+            click.echo(f"{name:<14} {state:<10} {view.path}\n{'':<25} {view.description}")
+    if catalog is not None:
+        names = wsql.write_catalog(catalog, root)
+        click.echo(f"catalog: {catalog}: views {', '.join(names) or '(none built yet)'}", err=out is None and
+                   query is not None)
+    if query is None:
+        if not (list_views or catalog):
+            raise click.UsageError("give a QUERY, --catalog or --list")
+        return
+    con = wsql.connect(root)
+    try:
+        rel = wsql.run_query(con, query, root)
+        if out is not None:
+            wsql.write_result(con, query, out)
+            click.echo(f"wrote {out}", err=True)
+        elif rel is not None:
+            rel.show(max_rows=max_rows, max_width=10_000)
+    except wsql.duckdb.Error as e:
+        raise DatasetError(f"SQL: {e}") from None
+
+
 if __name__ == "__main__":
     main()
