@@ -5,6 +5,7 @@
 //! - [`parse`]: free-text instructions → typed requirements with spans and parameters.
 //! - [`structured`]: IFEval ids + kwargs, or explicit requirement lists → the same model.
 //! - [`drop`]: seeded requirement dropping and fluent rewriting.
+//! - [`verify`]: rule verifiers of the verifiable requirement types, IFEval-compatible.
 //! - [`batch`]: the same over many rows, on all cores, with per-row errors.
 
 pub mod batch;
@@ -17,6 +18,7 @@ pub mod rng;
 pub mod structured;
 pub mod taxonomy;
 pub mod text;
+pub mod verify;
 
 pub use error::{CoreError, Result};
 pub use model::{ParsedInstruction, Requirement};

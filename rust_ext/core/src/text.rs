@@ -159,6 +159,17 @@ fn is_abbreviation(lx: &Lexicon, text: &str, line_start: usize, dot: usize) -> b
 /// Segment an instruction into sentences, list items and clauses.
 pub fn segment(text: &str) -> Document {
     let lx = &*LEXICON;
+    let mut doc = split_sentences(text);
+    for s in &mut doc.sentences {
+        s.clauses = split_clauses(lx, text, s.start, s.body_end);
+    }
+    doc
+}
+
+/// Sentences and list items only, without clause splitting: what the verifiers count in long
+/// responses. Every sentence's `clauses` is empty.
+pub fn split_sentences(text: &str) -> Document {
+    let lx = &*LEXICON;
     let mut doc = Document::default();
     let mut list_count = 0usize;
     let mut in_list = false;
@@ -185,9 +196,6 @@ pub fn segment(text: &str) -> Document {
             scan_line(lx, text, line_start, pos, content_end, &mut doc, &mut current_item, &mut inline_next, &mut list_count, &mut in_list);
         }
         line_start = line_end;
-    }
-    for s in &mut doc.sentences {
-        s.clauses = split_clauses(lx, text, s.start, s.body_end);
     }
     doc
 }
@@ -479,6 +487,52 @@ pub fn tidy(s: &str) -> String {
     t.to_string()
 }
 
+/// A word character, as Python's `\w` sees it: alphanumeric or underscore.
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Han ideographs and kana, which are written without spaces: each counts as a word of its own.
+pub fn is_unspaced_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
+/// Words as byte spans: runs of word characters (`\w+`), except that each Han ideograph or kana
+/// is a word by itself.
+pub fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut iter = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, first) = loop {
+            let (i, c) = iter.next()?;
+            if is_word_char(c) {
+                break (i, c);
+            }
+        };
+        if is_unspaced_cjk(first) {
+            return Some((start, start + first.len_utf8()));
+        }
+        let mut end = start + first.len_utf8();
+        while let Some(&(i, c)) = iter.peek() {
+            if !is_word_char(c) || is_unspaced_cjk(c) {
+                break;
+            }
+            end = i + c.len_utf8();
+            iter.next();
+        }
+        Some((start, end))
+    })
+}
+
+/// The number of words of [`word_spans`].
+pub fn count_words(text: &str) -> usize {
+    word_spans(text).count()
+}
+
+/// The number of sentences of [`split_sentences`] (list items and lines count as sentences).
+pub fn count_sentences(text: &str) -> usize {
+    split_sentences(text).sentences.len()
+}
+
 /// Is the text mostly CJK (Han, kana, hangul)?
 pub fn is_mostly_cjk(text: &str) -> bool {
     let (mut cjk, mut letters) = (0usize, 0usize);
@@ -553,6 +607,16 @@ mod tests {
         assert_eq!(tidy("Write a story  about cats ."), "Write a story about cats.");
         assert_eq!(tidy("Your response should be in English, and "), "Your response should be in English");
         assert_eq!(tidy("a poem ( ) about , , rain"), "a poem about, rain");
+    }
+
+    #[test]
+    fn words_and_sentences_for_verifiers() {
+        assert_eq!(count_words("Hello, world! It's 2024_x."), 5);
+        assert_eq!(count_words("春天来了 spring"), 5);
+        assert_eq!(count_words(""), 0);
+        assert_eq!(count_sentences("One. Two! Three?"), 3);
+        assert_eq!(count_sentences("Intro:\n- a\n- b"), 3);
+        assert_eq!(split_sentences("One. Two.").sentences, segment("One. Two.").sentences.iter().map(|s| Sentence { clauses: vec![], ..s.clone() }).collect::<Vec<_>>());
     }
 
     #[test]
