@@ -268,3 +268,17 @@ def drop_dataset(
         for name in carry:
             variants = variants.append_column(parsed.schema.field(name), carried[name])
     return variants.drop_columns(["row"]), rejects
+
+
+def taxonomy_markdown() -> str:
+    """The taxonomy as a Markdown table (the README embeds it; a test keeps the two equal)."""
+    by_type: dict[str, list[str]] = {}
+    for ifeval_id, rtype in ifeval_mapping().items():
+        by_type.setdefault(rtype, []).append(f"`{ifeval_id}`")
+    lines = ["| family | type | rule-verifiable | parameters | IFEval ids | meaning |",
+             "|---|---|---|---|---|---|"]
+    for t in taxonomy().values():
+        params = ", ".join(f"`{p}`" for p in t.params) or "–"
+        lines.append(f"| {t.family} | `{t.name}` | {'yes' if t.verifiable else 'no'} | {params} | "
+                     f"{'<br>'.join(by_type.get(t.name, [])) or '–'} | {t.description} |")
+    return "\n".join(lines)

@@ -153,8 +153,8 @@ pub const IFEVAL_KWARGS: &[(&str, &str, &str)] = &[
     ("change_case:capital_word_frequency", "capital_relation", "relation"),
 ];
 
-/// Canonical relation names. IFEval uses "less than" and "at least".
-pub const RELATIONS: &[&str] = &["at_least", "at_most", "exactly", "less_than", "more_than"];
+/// Canonical relation names. IFEval uses "less than" and "at least"; "about" means within ±10%.
+pub const RELATIONS: &[&str] = &["at_least", "at_most", "exactly", "less_than", "more_than", "about"];
 
 #[cfg(test)]
 mod tests {
