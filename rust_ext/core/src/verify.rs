@@ -350,7 +350,7 @@ fn outcome(followed: bool, reason: String) -> Outcome {
 }
 
 /// Whether a requirement was followed, by the strict and the loose rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Followed,

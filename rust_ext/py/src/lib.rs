@@ -2,6 +2,7 @@
 //! the work, and every core error mapped to its own Python exception.
 
 mod arrow_io;
+mod verify;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -456,5 +457,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rewrite, m)?)?;
     m.add_function(wrap_pyfunction!(parse_batch, m)?)?;
     m.add_function(wrap_pyfunction!(drop_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(verify::verify_json, m)?)?;
+    m.add_function(wrap_pyfunction!(verify::verify_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(verify::detect_language, m)?)?;
     Ok(())
 }

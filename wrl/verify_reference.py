@@ -1,0 +1,488 @@
+"""Pure-Python reference of the rule verifiers in ``rust_ext/core/src/verify.rs``.
+
+It exists for tests (hypothesis checks that both engines agree) and benchmarks, not for
+production: use :func:`wrl.verify.verify` or :func:`wrl.verify.verify_table`. The checks are
+written the way IFEval's ``instructions.py`` writes them (Python ``re`` with IFEval's own
+patterns), so the agreement tests also show that the Rust engine keeps IFEval's semantics.
+
+Two pieces are shared with the Rust engine rather than copied: the abbreviation list (read from
+``lexicon.json``, the parser's data) and language detection (whatlang, through
+``wrl._core.detect_language``), since no pure-Python port of whatlang exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from wrl import _core
+
+DEFAULT_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
+LOOSE_VARIANTS = (
+    "original",
+    "no_asterisks",
+    "without_first_line",
+    "without_last_line",
+    "without_first_and_last_lines",
+    "no_asterisks_without_first_line",
+    "no_asterisks_without_last_line",
+    "no_asterisks_without_first_and_last_lines",
+)
+VERIFIABLE = frozenset(
+    "length bullet_points highlighted_sections sections paragraph_first_word json_format title constrained_response "
+    "two_responses keywords keyword_frequency forbidden_words letter_frequency lowercase uppercase "
+    "capital_word_frequency no_commas quotation response_language start_phrase end_phrase postscript placeholders "
+    "repeat_prompt".split()
+)
+LANGUAGES = frozenset(
+    "eo en ru zh es pt it bn fr de uk ka ar hi ja he yi pl am jv ko no da sv fi tr nl hu cs el bg be mr kn ro sl hr sr "
+    "mk lt lv et ta vi ur th gu uz pa az id te fa ml or my ne si km tk ak zu sn af la sk ca tl hy cy".split()
+)
+_LANGUAGE_ALIASES = {"nb": "no", "nn": "no", "iw": "he", "in": "id", "fil": "tl", "ji": "yi", "zh_cn": "zh",
+                     "zh_tw": "zh"}
+
+_RELATIONS = {
+    "at_least": "at_least", ">=": "at_least", "≥": "at_least",
+    "at_most": "at_most", "<=": "at_most", "≤": "at_most",
+    "exactly": "exactly", "=": "exactly", "==": "exactly",
+    "less_than": "less_than", "<": "less_than", "fewer_than": "less_than",
+    "more_than": "more_than", ">": "more_than", "greater_than": "more_than",
+    "about": "about", "approximately": "about", "around": "about", "≈": "about",
+}
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_BULLET_STAR = re.compile(r"^\s*\*[^\*].*$", re.MULTILINE)
+_BULLET_DASH = re.compile(r"^\s*-.*$", re.MULTILINE)
+_HIGHLIGHT = re.compile(r"\*[^\n\*]*\*")
+_HIGHLIGHT_DOUBLE = re.compile(r"\*\*[^\n\*]*\*\*")
+_PLACEHOLDER = re.compile(r"\[.*?\]")
+_TITLE = re.compile(r"<<[^\n]+>>")
+_DIVIDER = re.compile(r"\s?\*\*\*\s?")
+_BLANK_LINE = re.compile(r"\n\s*\n")
+_PS = re.compile(r"p\.\s?s\.")
+_PPS = re.compile(r"p\.\s?p\.\s?s")
+_EDGE_NON_ALNUM = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def holds(relation: str, n: int, v: int) -> bool:
+    """Does count ``n`` stand in ``relation`` to ``v``? ``less_than`` is strict."""
+    if relation == "at_least":
+        return n >= v
+    if relation == "at_most":
+        return n <= v
+    if relation == "exactly":
+        return n == v
+    if relation == "less_than":
+        return n < v
+    if relation == "more_than":
+        return n > v
+    if relation == "about":
+        return 10 * n >= 9 * v and 10 * n <= 11 * v
+    raise ValueError(f"unknown relation {relation!r}")
+
+
+def _relation(params: dict[str, Any], default: str | None = None) -> str:
+    raw = params.get("relation")
+    if raw is None:
+        if default is None:
+            raise ValueError("missing relation")
+        return default
+    return _RELATIONS[raw.strip().lower().replace(" ", "_").replace("-", "_")]
+
+
+# --- words and sentences: a port of rust_ext/core/src/text.rs --------------------------------
+
+
+def count_words(text: str) -> int:
+    """Runs of word characters (``\\w+``); each Han ideograph or kana is a word by itself."""
+    return len(_WORDS.findall(text))
+
+
+@cache
+def _abbreviations() -> frozenset[str]:
+    return frozenset(json.loads(_core.lexicon_json())["abbreviations"])
+
+
+_OPEN_QUOTES = {'"': '"', "“": "”", "‘": "’", "«": "»", "「": "」", "『": "』", "'": "'"}
+_TERMINALS = set(".!?。！？；:：")
+_CJK_TERMINALS = set("。！？；")
+_CLOSERS = set("\"'”’)]»」』）")
+
+
+def _is_ws(c: str) -> bool:
+    return c.isspace()
+
+
+def _skip_spaces(text: str, pos: int, end: int) -> int:
+    while pos < end and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _trim_end(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _numbered_marker(text: str, pos: int, line_start: bool) -> tuple[int, int] | None:
+    rest = text[pos:]
+    opener = rest[0] if rest[:1] in ("(", "（") else ""
+    if opener and not line_start:
+        return None
+    digits_from = 1 if opener else 0
+    n = 0
+    while digits_from + n < len(rest) and rest[digits_from + n] in "0123456789":
+        n += 1
+    if n == 0 or n > 3:
+        return None
+    after = digits_from + n
+    close = rest[after:after + 1]
+    if not close:
+        return None
+    if opener:
+        ok = (opener == "(" and close == ")") or (opener == "（" and close == "）")
+    else:
+        ok = close in (".", ")") or (line_start and close == "、")
+    if not ok:
+        return None
+    marker_end = after + 1
+    follow = rest[marker_end:marker_end + 1]
+    if not (follow in (" ", "\t") or (close not in (".", ")") and follow)):
+        return None
+    return pos + marker_end, int(rest[digits_from:after])
+
+
+def _line_marker(text: str, pos: int) -> int | None:
+    first = text[pos]
+    if first in "-*•·":
+        nxt = text[pos + 1:pos + 2]
+        return pos + 1 if nxt in (" ", "\t") and nxt else None
+    m = _numbered_marker(text, pos, True)
+    return m[0] if m else None
+
+
+def _is_abbreviation(text: str, line_start: int, dot: int) -> bool:
+    before = text[line_start:dot]
+    i = len(before)
+    while i > 0 and (before[i - 1].isalnum() or before[i - 1] == "."):
+        i -= 1
+    token = before[i:].lower()
+    return bool(token) and token in _abbreviations()
+
+
+def _followed_by_new_sentence(text: str, pos: int, end: int) -> bool:
+    p = _skip_spaces(text, pos, end)
+    if p >= end:
+        return True
+    if p == pos:
+        return False
+    return not text[p].islower()
+
+
+def _scan_line(text: str, line_start: int, pos: int, end: int, state: dict[str, Any]) -> int:
+    """Sentences of one line; returns how many."""
+    count = 0
+
+    def push(start: int, stop: int) -> None:
+        nonlocal count
+        if _trim_end(text, start, stop) > start:
+            count += 1
+
+    sent_start = pos
+    quote = None
+    depth = 0
+    prev = None
+    while pos < end:
+        c = text[pos]
+        if quote is None and depth == 0 and c in "0123456789" and (prev is None or prev.isspace()):
+            expected = state["inline_next"] or 1
+            prefix_ok = state["inline_next"] is not None or text[line_start:pos].rstrip().endswith((":", "："))
+            if prefix_ok:
+                m = _numbered_marker(text, pos, False)
+                if m is not None and m[1] == expected:
+                    push(sent_start, pos)
+                    if state["inline_next"] is None and not state["in_list"]:
+                        state["in_list"] = True
+                    state["inline_next"] = m[1] + 1
+                    pos = _skip_spaces(text, m[0], end)
+                    sent_start = pos
+                    quote = None
+                    prev = " "
+                    continue
+        if quote is not None:
+            if c == quote and (c != "'" or not (pos + 1 < end and text[pos + 1].isalnum())):
+                quote = None
+                if prev in (".", "!", "?") and _followed_by_new_sentence(text, pos + 1, end):
+                    push(sent_start, pos + 1)
+                    pos = _skip_spaces(text, pos + 1, end)
+                    sent_start = pos
+                    prev = " "
+                    continue
+        elif c in _OPEN_QUOTES:
+            if c != "'" or not (prev is not None and prev.isalnum()):
+                quote = _OPEN_QUOTES[c]
+        elif c in "(（[":
+            depth += 1
+        elif c in ")）]" and depth > 0:
+            depth -= 1
+        elif depth == 0 and c in _TERMINALS:
+            term_end = pos + 1
+            while term_end < end and (text[term_end] in _TERMINALS or text[term_end] in _CLOSERS):
+                term_end += 1
+            if c in _CJK_TERMINALS:
+                boundary = True
+            elif c in (":", "："):
+                boundary = term_end >= end
+            else:
+                at_end = term_end >= end
+                spaced = at_end or text[term_end].isspace()
+                boundary = (spaced and (at_end or _followed_by_new_sentence(text, term_end, end))
+                            and not (c == "." and _is_abbreviation(text, line_start, pos)))
+            if boundary:
+                push(sent_start, term_end)
+                pos = _skip_spaces(text, term_end, end)
+                sent_start = pos
+                prev = " "
+                continue
+        prev = c
+        pos += 1
+    push(sent_start, end)
+    return count
+
+
+def count_sentences(text: str) -> int:
+    """Sentences as the parser splits them: every non-empty line ends one, list items count."""
+    count = 0
+    state: dict[str, Any] = {"in_list": False, "inline_next": None}
+    line_start = 0
+    for line in text.split("\n"):
+        line_end = line_start + len(line)
+        content_end = _trim_end(text, line_start, line_end)
+        pos = _skip_spaces(text, line_start, content_end)
+        if pos < content_end:
+            state["inline_next"] = None
+            marker_end = _line_marker(text, pos)
+            if marker_end is not None:
+                state["in_list"] = True
+                pos = _skip_spaces(text, marker_end, content_end)
+            else:
+                state["in_list"] = False
+            count += _scan_line(text, line_start, pos, content_end, state)
+        line_start = line_end + 1
+    return count
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def _count_sections(text: str, splitter: str) -> int:
+    return len(re.findall(r"\s?" + re.escape(splitter) + r"\s?[0-9]+\s?", text))
+
+
+def _paragraphs_by_divider(text: str) -> int | None:
+    parts = _DIVIDER.split(text)
+    n = len(parts)
+    for i, p in enumerate(parts):
+        if not p.strip():
+            if i == 0 or i == len(parts) - 1:
+                n -= 1
+            else:
+                return None
+    return n
+
+
+def _contains_word(lower: str, word: str) -> bool:
+    return re.search(r"\b" + re.escape(word) + r"\b", lower) is not None
+
+
+def _json_ok(text: str) -> bool:
+    value = (text.strip().removeprefix("```json").removeprefix("```Json").removeprefix("```JSON")
+             .removeprefix("```").removesuffix("```").strip())
+
+    def reject(_: str) -> Any:
+        raise ValueError("not JSON")
+
+    def number(s: str) -> float:
+        f = float(s)
+        if f in (float("inf"), float("-inf")):
+            raise ValueError("number out of range")
+        return f
+
+    try:
+        json.loads(value, parse_constant=reject, parse_float=number)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def normalize_language(code: str) -> str:
+    c = code.strip().lower().replace("-", "_")
+    if c in _LANGUAGE_ALIASES:
+        return _LANGUAGE_ALIASES[c]
+    base = c.split("_")[0]
+    return _LANGUAGE_ALIASES.get(base, base)
+
+
+def check(text: str, rtype: str, params: dict[str, Any]) -> bool:
+    """Does ``text`` as it is follow the requirement (no empty rule, no loose variants)?"""
+    p = params
+    if rtype == "length":
+        unit = p["unit"].strip().lower()
+        rel, v = _relation(p), int(p["value"])
+        if unit in ("words", "word"):
+            return holds(rel, count_words(text), v)
+        if unit in ("sentences", "sentence"):
+            return holds(rel, count_sentences(text), v)
+        if unit in ("chars", "characters", "char", "character"):
+            return holds(rel, sum(1 for c in text if not c.isspace()), v)
+        sep = p.get("separator")
+        divider = sep == "***" or (sep is None and "***" in text)
+        if divider:
+            n = _paragraphs_by_divider(text)
+            return n is not None and holds(rel, n, v)
+        return holds(rel, sum(1 for part in _BLANK_LINE.split(text) if part.strip()), v)
+    if rtype == "bullet_points":
+        n = len(_BULLET_STAR.findall(text)) + len(_BULLET_DASH.findall(text))
+        return holds(_relation(p, "exactly"), n, int(p["value"]))
+    if rtype == "highlighted_sections":
+        n = sum(1 for h in _HIGHLIGHT.findall(text) if h.strip("*").strip())
+        n += sum(1 for h in _HIGHLIGHT_DOUBLE.findall(text) if h.removeprefix("**").removesuffix("**").strip())
+        return holds(_relation(p, "at_least"), n, int(p["value"]))
+    if rtype == "placeholders":
+        return holds(_relation(p, "at_least"), len(_PLACEHOLDER.findall(text)), int(p["value"]))
+    if rtype == "sections":
+        if p.get("splitter") is None:
+            n = _count_sections(text.lower(), "section")
+        else:
+            n = _count_sections(text, p["splitter"].strip())
+        return holds(_relation(p, "at_least"), n, int(p["value"]))
+    if rtype == "paragraph_first_word":
+        paragraphs = text.split("\n\n")
+        count = sum(1 for x in paragraphs if x.strip())
+        nth = int(p["nth"])
+        if nth > count:
+            return False
+        para = paragraphs[nth - 1].strip()
+        if not para:
+            return False
+        word = para.split()[0].lstrip("'").lstrip('"')
+        first = ""
+        for letter in word:
+            if letter in ".,?!'\"":
+                break
+            first += letter.lower()
+        num = p.get("num_paragraphs")
+        return (num is None or count == int(num)) and first == p["first_word"].strip().lower()
+    if rtype == "json_format":
+        return _json_ok(text)
+    if rtype == "title":
+        return any(t.lstrip("<").rstrip(">").strip() for t in _TITLE.findall(text))
+    if rtype == "constrained_response":
+        options = p.get("options") or DEFAULT_OPTIONS
+        if isinstance(options, str):
+            options = [options]
+        stripped = text.strip()
+        return any(o in stripped for o in options)
+    if rtype == "two_responses":
+        parts = text.split("******")
+        valid = []
+        for i, part in enumerate(parts):
+            if not part.strip():
+                if i != 0 and i != len(parts) - 1:
+                    return False
+            else:
+                valid.append(part)
+        return len(valid) == 2 and valid[0].strip() != valid[1].strip()
+    if rtype == "keywords":
+        words = p["keywords"] if isinstance(p["keywords"], list) else [p["keywords"]]
+        lower = text.lower()
+        return all(w.strip().lower() in lower for w in words)
+    if rtype == "keyword_frequency":
+        return holds(_relation(p), text.lower().count(p["keyword"].strip().lower()), int(p["value"]))
+    if rtype == "forbidden_words":
+        words = p["words"] if isinstance(p["words"], list) else [p["words"]]
+        lower = text.lower()
+        return not any(_contains_word(lower, w.strip().lower()) for w in words)
+    if rtype == "letter_frequency":
+        return holds(_relation(p), text.lower().count(p["letter"].strip().lower()), int(p["value"]))
+    if rtype == "lowercase":
+        return text.islower()
+    if rtype == "uppercase":
+        return text.isupper()
+    if rtype == "capital_word_frequency":
+        n = 0
+        for token in text.split():
+            token = _EDGE_NON_ALNUM.sub("", token)
+            if token and token.isupper():
+                n += 1
+        return holds(_relation(p), n, int(p["value"]))
+    if rtype == "no_commas":
+        return "," not in text and "，" not in text
+    if rtype == "quotation":
+        t = text.strip()
+        return len(t) > 1 and t[0] == '"' and t[-1] == '"'
+    if rtype == "response_language":
+        found = _core.detect_language(text)
+        return found is None or found == normalize_language(p["language"])
+    if rtype == "start_phrase":
+        return text.lower().lstrip().lstrip('"').lstrip().startswith(p["phrase"].strip().lower())
+    if rtype == "end_phrase":
+        return text.strip().strip('"').lower().endswith(p["phrase"].strip().lower())
+    if rtype == "postscript":
+        marker = p["marker"].strip()
+        lower = text.lower()
+        if marker == "P.S.":
+            return _PS.search(lower) is not None
+        if marker == "P.P.S":
+            return _PPS.search(lower) is not None
+        return marker.lower() in lower
+    if rtype == "repeat_prompt":
+        return text.lower().lstrip().startswith(p["prompt"].strip().lower())
+    raise ValueError(f"{rtype} is not verifiable")
+
+
+def loose_variants(response: str) -> list[str]:
+    """IFEval's eight loose variants of a response, in its order."""
+    r = response.split("\n")
+    first = "\n".join(r[1:]).strip()
+    last = "\n".join(r[:-1]).strip()
+    both = "\n".join(r[1:-1]).strip()
+    return [response, response.replace("*", ""), first, last, both, first.replace("*", ""), last.replace("*", ""),
+            both.replace("*", "")]
+
+
+def _verifiable(rtype: str, params: dict[str, Any]) -> bool:
+    if rtype not in VERIFIABLE:
+        return False
+    if rtype == "response_language":
+        return normalize_language(params["language"]) in LANGUAGES
+    return True
+
+
+def verify_reference(
+    response: str, requirements: Sequence[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, bool | None, bool | None, str | None]]:
+    """Verify like :func:`wrl_core::verify::verify`: per requirement ``(status, strict, loose, loose_variant)``."""
+    response = response.replace("\r\n", "\n")
+    empty = not response.strip()
+    variants = None
+    out = []
+    for rtype, params in requirements:
+        if not _verifiable(rtype, params):
+            out.append(("not_verifiable", None, None, None))
+            continue
+        strict = not empty and check(response, rtype, params)
+        loose, via = strict, ("original" if strict else None)
+        if not strict and not empty:
+            variants = variants or loose_variants(response)
+            for name, text in zip(LOOSE_VARIANTS[1:], variants[1:]):
+                if text.strip() and check(text, rtype, params):
+                    loose, via = True, name
+                    break
+        out.append(("followed" if strict else "violated", strict, loose, via))
+    return out
