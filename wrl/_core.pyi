@@ -66,3 +66,29 @@ def drop_batch(
     threads: int = 0,
 ) -> tuple[pa.Table, pa.Table]:
     """Draw requirement-dropped variants of a parsed table; returns ``(variants, rejects)``."""
+
+def verify_json(
+    response: str,
+    *,
+    requirements: str | None = None,
+    instruction_id_list: list[str] | None = None,
+    kwargs: str | None = None,
+    prompt: str | None = None,
+    max_bytes: int = 1048576,
+) -> str:
+    """Verify one response against requirements (JSON list of ``{type, params}``), IFEval ids + kwargs
+    (JSON list), or a prompt parsed on the fly; returns a JSON list of per-requirement verdicts."""
+
+def verify_batch(
+    table: Any,
+    *,
+    response_column: str = "response",
+    prompt_column: str = "prompt",
+    id_column: str = "id",
+    max_bytes: int = 1048576,
+    threads: int = 0,
+) -> tuple[pa.Table, pa.Table]:
+    """Verify an Arrow table of responses and their requirements; returns ``(results, rejects)``."""
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language (whatlang), or None when it has no letters."""

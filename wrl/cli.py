@@ -158,5 +158,46 @@ def sql(query: str | None, root: Path, out: Path | None, catalog: Path | None, m
         raise DatasetError(f"SQL: {e}") from None
 
 
+
+@main.command()
+@click.argument("inp", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
+@click.option("--metrics", "metrics_out", type=click.Path(path_type=Path),
+              help="Write the IFEval figures (overall, by type, by IFEval id) to this JSON file.")
+@click.option("--by", type=click.Choice(["type", "instruction_id"]), default="type", show_default=True,
+              help="Break the printed figures down by requirement type or by IFEval instruction id.")
+@click.option("--response-column", default="response", show_default=True)
+@click.option("--max-bytes", default=1 << 20, show_default=True, help="Reject longer responses.")
+@click.option("--threads", default=0, show_default=True, help="Worker threads (0 = all cores).")
+def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | None, by: str, response_column: str,
+           max_bytes: int, threads: int) -> None:
+    """Verify the responses of INP against their requirements; write per-requirement results to OUT.
+
+    INP has a ``response`` column and, per row, IFEval's ``instruction_id_list`` + ``kwargs``, a
+    ``requirements`` column (from ``wrl parse``), or a ``prompt`` parsed on the fly. Prints IFEval's
+    four figures (prompt- and instruction-level accuracy, strict and loose) by requirement type.
+    """
+    from wrl.io import write_json
+    from wrl.verify import format_figures, ifeval_figures, verify_dataset
+
+    table = read_table(inp)
+    results, rejects = verify_dataset(table, response_column=response_column, max_bytes=max_bytes, threads=threads)
+    rej_path = _rejects_path(out, rejects_out)
+    write_table(results, out)
+    write_table(rejects, rej_path)
+    figures = ifeval_figures(results)
+    if metrics_out is not None:
+        write_json(figures, metrics_out)
+    click.echo(f"verify: {inp}")
+    verified = len(set(results["row"].to_pylist()))
+    _summary(table.num_rows, verified, rejects, out, rej_path)
+    _print_counts("requirements by status", Counter(results["status"].to_pylist()))
+    click.echo("  IFEval figures (%):")
+    for line in format_figures(figures, by=f"by_{by}").splitlines():
+        click.echo(f"    {line}")
+    if metrics_out is not None:
+        click.echo(f"  figures written to {metrics_out}")
+
 if __name__ == "__main__":
     main()
