@@ -101,16 +101,17 @@ fn check_conflicts(reqs: &[(String, Params)]) -> Result<()> {
             if a.get("unit") != b.get("unit") {
                 continue;
             }
-            let (Some(ra), Some(rb)) = (a["relation"].as_str(), b["relation"].as_str()) else { continue };
-            let (Some(va), Some(vb)) = (a["value"].as_i64(), b["value"].as_i64()) else { continue };
+            // Explicit lists are not validated: a parameter may be missing or of any type.
+            let (Some(ra), Some(rb)) = (a.get("relation").and_then(Value::as_str), b.get("relation").and_then(Value::as_str)) else { continue };
+            let (Some(va), Some(vb)) = (a.get("value").and_then(Value::as_i64), b.get("value").and_then(Value::as_i64)) else { continue };
             let lower = match ra {
                 "at_least" => va,
-                "more_than" => va + 1,
+                "more_than" => va.saturating_add(1),
                 _ => continue,
             };
             let upper = match rb {
                 "at_most" => vb,
-                "less_than" => vb - 1,
+                "less_than" => vb.saturating_sub(1),
                 _ => continue,
             };
             if lower > upper {
@@ -121,10 +122,11 @@ fn check_conflicts(reqs: &[(String, Params)]) -> Result<()> {
     Ok(())
 }
 
-fn validate_params(rtype: &str, params: &Params) -> Result<()> {
+/// The first missing required parameter, as a message (the caller adds the IFEval id).
+fn validate_params(rtype: &str, params: &Params) -> std::result::Result<(), String> {
     for p in required_params(rtype) {
         if !params.contains_key(*p) {
-            return Err(invalid(format!("{rtype}: missing parameter {p:?}")));
+            return Err(format!("{rtype}: missing parameter {p:?}"));
         }
     }
     Ok(())
@@ -259,6 +261,26 @@ mod tests {
         assert_eq!(p.requirements[0].text, "Your answer must be at least 50 words");
         assert_eq!(p.requirements[1].text, "do not use any commas");
         assert_eq!(p.base_task, "Write a riddle about a cat.");
+    }
+
+    #[test]
+    fn explicit_lists_with_missing_or_extreme_length_params_do_not_panic() {
+        // Explicit lists are not validated: check_conflicts must skip what it cannot compare.
+        let reqs = from_list(r#"[{"type": "length", "params": {"unit": "words"}}, {"type": "length"}]"#).unwrap();
+        assert_eq!(reqs.len(), 2);
+        let max = i64::MAX;
+        let extreme = format!(
+            r#"[{{"type": "length", "params": {{"unit": "words", "relation": "more_than", "value": {max}}}}},
+                {{"type": "length", "params": {{"unit": "words", "relation": "at_most", "value": 5}}}}]"#
+        );
+        assert!(from_list(&extreme).unwrap_err().to_string().contains("conflicting length"));
+    }
+
+    #[test]
+    fn missing_ifeval_parameter_message_has_one_prefix() {
+        let ids = vec!["keywords:existence".to_string()];
+        let err = from_ifeval(&ids, "[{}]").unwrap_err().to_string();
+        assert_eq!(err, r#"invalid requirements: keywords:existence: keywords: missing parameter "keywords""#);
     }
 
     #[test]
