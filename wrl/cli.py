@@ -199,5 +199,80 @@ def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | N
     if metrics_out is not None:
         click.echo(f"  figures written to {metrics_out}")
 
+
+@main.group()
+def data() -> None:
+    """Build instruction datasets: synthesize one, or import IFEval, WritingBench or any table."""
+
+
+def _data_summary(table: pa.Table) -> None:
+    """Categories, languages and requirement types of an instruction table."""
+    import json
+
+    from wrl.requirements import ifeval_mapping
+
+    for column, title in (("category", "categories"), ("language", "languages"), ("split", "splits")):
+        if column in table.column_names:
+            _print_counts(title, Counter(v if v is not None else "(none)" for v in table[column].to_pylist()))
+    types: Counter = Counter()
+    for column in ("gold_requirements", "requirements"):
+        if column in table.column_names and pa.types.is_string(table.schema.field(column).type):
+            for cell in table[column].to_pylist():
+                types.update(r["type"] for r in json.loads(cell or "[]"))
+    if "instruction_id_list" in table.column_names:
+        mapping = ifeval_mapping()
+        for ids in table["instruction_id_list"].to_pylist():
+            types.update(mapping.get(i, i) for i in ids or ())
+    if types:
+        click.echo(f"  requirements: {sum(types.values()):,}")
+        _print_counts("requirements by type", types)
+
+
+@data.command("synth")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--n", "n", default=1000, show_default=True, type=click.IntRange(min=0), help="Instructions.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--zh-share", default=0.15, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Expected share of Chinese instructions.")
+def data_synth(out: Path, n: int, seed: int, zh_share: float) -> None:
+    """Synthesize N writing instructions with gold requirements into OUT (Parquet/JSONL/CSV)."""
+    from wrl.data import synthesize
+
+    table = synthesize(n, seed=seed, zh_share=zh_share)
+    write_table(table, out)
+    click.echo(f"data synth: n={n:,} seed={seed} zh_share={zh_share}")
+    click.echo(f"  rows {table.num_rows:,}")
+    _data_summary(table)
+    click.echo(f"  output written to {out}")
+
+
+@data.command("import")
+@click.argument("source", type=click.Choice(["ifeval", "writingbench", "generic"]))
+@click.argument("inp", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
+@click.option("--prompt-column", default="prompt", show_default=True, help="Prompt column (generic).")
+@click.option("--id-column", default="id", show_default=True, help="Id column (generic).")
+@click.option("--category-column", default="category", show_default=True, help="Category column (generic).")
+def data_import(source: str, inp: Path, out: Path, rejects_out: Path | None, prompt_column: str, id_column: str,
+                category_column: str) -> None:
+    """Import SOURCE-format instructions from IN into OUT; malformed rows go to the rejects file."""
+    from wrl.data import import_generic, import_ifeval, import_writingbench
+
+    if source == "ifeval":
+        table, rejects = import_ifeval(inp)
+    elif source == "writingbench":
+        table, rejects = import_writingbench(inp)
+    else:
+        table, rejects = import_generic(inp, prompt_column=prompt_column, id_column=id_column,
+                                        category_column=category_column)
+    rej_path = _rejects_path(out, rejects_out)
+    write_table(table, out)
+    write_table(rejects, rej_path)
+    click.echo(f"data import: {source} {inp}")
+    _summary(table.num_rows + rejects.num_rows, table.num_rows, rejects, out, rej_path)
+    _data_summary(table)
+
+
 if __name__ == "__main__":
     main()
