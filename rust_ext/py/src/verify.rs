@@ -121,7 +121,23 @@ pub fn verify_json(
     prompt: Option<&str>,
     max_bytes: usize,
 ) -> PyResult<String> {
-    py.detach(|| -> wrl_core::Result<String> {
+    py.detach(|| {
+        // A panic in the core (a bug) becomes an error of this call, never a crash.
+        std::panic::catch_unwind(|| verify_one_json(response, requirements, instruction_id_list, kwargs, prompt, max_bytes))
+            .unwrap_or_else(|_| Err(CoreError::InvalidRequirements("internal error while verifying these requirements".into())))
+    })
+    .map_err(to_py_err)
+}
+
+fn verify_one_json(
+    response: &str,
+    requirements: Option<&str>,
+    instruction_id_list: Option<Vec<String>>,
+    kwargs: Option<&str>,
+    prompt: Option<&str>,
+    max_bytes: usize,
+) -> wrl_core::Result<String> {
+    {
         verify::check_response(response, max_bytes)?;
         let mut items = row_requirements(instruction_id_list, kwargs, None, requirements, prompt)?;
         if let Some(list) = requirements {
@@ -137,8 +153,7 @@ pub fn verify_json(
         let verifiers = compile(&items)?;
         let verdicts = verify::verify(response, &verifiers);
         Ok(Value::Array(items.iter().zip(&verdicts).map(|(i, v)| verdict_json(i, v)).collect()).to_string())
-    })
-    .map_err(to_py_err)
+    }
 }
 
 /// Detect the language of a text with the verifiers' detector (whatlang).
