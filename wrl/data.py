@@ -1848,7 +1848,7 @@ def import_writingbench(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Tabl
             rows.reject(i, rid, *problem)
             continue
         if checklist is not None and not isinstance(checklist, str):
-            checklist = json.dumps(checklist, ensure_ascii=False)
+            checklist = json.dumps(checklist, ensure_ascii=False, separators=(",", ":"))
         rows.accept(i, {"id": rid, "prompt": queries[i], "category": texts["category"], "source": "writingbench",
                         "subcategory": texts["subcategory"], "language": texts["language"], "checklist": checklist})
     return _finish(rows, _WRITINGBENCH_FIELDS)
