@@ -127,13 +127,18 @@ def test_several_phrasings_per_type():
 
 def test_base_tasks_hold_no_requirement():
     """Subjects and genres must not trigger the parser, or the gold would miss what the task says."""
-    rows = []
+    rows = [f"{verb} a poem about rain." for verb in wdata._EN_VERBS]
+    zh_forms = {"creative": "写一{m}关于{s}的{g}。", "informative": "写一{m}介绍{s}的{g}。",
+                "technical": "为{s}写一{m}{g}。", "persuasive": "写一{m}{s}的{g}。", "communication": "写一{m}{s}的{g}。"}
     for c in CATEGORIES:
         for art, noun in wdata._EN_GENRES[c]:
             head = f"{art} {noun}".strip()
-            rows += [f"Write {head}{wdata._EN_PREP[c]}{s}." for s in wdata._EN_SUBJECTS[c]]
-        for measure, noun in wdata._ZH_GENRES[c]:
-            rows += [f"写一{measure}关于{s}的{noun}。" for s in wdata._ZH_SUBJECTS[c]]
+            for s in wdata._EN_SUBJECTS[c]:
+                rows += [f"Write {head}{wdata._EN_PREP[c]}{s}.",
+                         f"Would {head}{wdata._EN_PREP[c]}{s} work well in a school newsletter?"]
+        for m, g in wdata._ZH_GENRES[c]:
+            for s in wdata._ZH_SUBJECTS[c]:
+                rows += [zh_forms[c].format(m=m, s=s, g=g), f"一{m}关于{s}的{g}适合发表在校刊上吗？"]
     parsed, rejects = parse_dataset(pa.table({"prompt": rows}), progress=False)
     assert rejects.num_rows == 0
     found = [(p, r) for p, r in zip(parsed["prompt"].to_pylist(), parsed["requirements"].to_pylist(), strict=True)
