@@ -257,13 +257,18 @@ def test_import_generic_generates_ids_and_validates_requirements(tmp_path):
         import_generic(path)
 
 
-def test_generic_round_trip_of_synth(tmp_path, synth5k):
-    path = tmp_path / "synth.parquet"
-    write_table(synth5k.slice(0, 100), path)
+@pytest.mark.parametrize("ext", ["parquet", "jsonl", "csv"])
+def test_generic_round_trip_of_synth(tmp_path, synth5k, ext):
+    """Synth rows survive every format, multi-line list prompts in CSV included."""
+    path = tmp_path / f"synth.{ext}"
+    sample = synth5k.slice(0, 300)
+    assert any("\n" in p for p in sample["prompt"].to_pylist())
+    write_table(sample, path)
     table, rejects = import_generic(path)
     assert rejects.num_rows == 0
-    assert table["source"].to_pylist() == ["synth"] * 100
-    assert table["gold_requirements"].equals(synth5k["gold_requirements"].slice(0, 100))
+    assert table["source"].to_pylist() == ["synth"] * 300
+    assert table["prompt"].equals(sample["prompt"])
+    assert table["gold_requirements"].equals(sample["gold_requirements"])
 
 
 @pytest.mark.parametrize("name", ["truncated.parquet", "truncated.jsonl"])

@@ -1568,6 +1568,9 @@ def _read_jsonl(path: Path) -> _Raw:
     return _Raw(path, len(rows), names, bad, columns=columns)
 
 
+_CSV_PARSE = pacsv.ParseOptions(newlines_in_values=True)  # prompts with list items span lines
+
+
 def _read_csv(path: Path) -> _Raw:
     """CSV with every column read as text (a CSV has no types); bad UTF-8 rejects only its row."""
     try:
@@ -1581,13 +1584,13 @@ def _read_csv(path: Path) -> _Raw:
         raise DatasetError(f"{path}: duplicate column names in the CSV header: {header}")
     bad: dict[int, tuple[str, str]] = {}
     try:
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        table = pacsv.read_csv(path, parse_options=_CSV_PARSE, convert_options=pacsv.ConvertOptions(
             column_types={h: pa.string() for h in header}))
     except pa.ArrowInvalid as e:
         if "UTF8" not in str(e) and "UTF-8" not in str(e):
             raise DatasetError(f"{path}: cannot read csv: {e}") from e
         try:
-            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            table = pacsv.read_csv(path, parse_options=_CSV_PARSE, convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.binary() for h in header}))
         except (pa.ArrowInvalid, OSError) as e2:
             raise DatasetError(f"{path}: cannot read csv: {e2}") from e2
