@@ -564,6 +564,10 @@ fn counted(n: u64, one: &str, many: &str, relation: Relation, value: u64) -> Out
 
 /// Python's `str.islower()`: some lowercase letter and no uppercase one.
 fn is_lower(s: &str) -> bool {
+    if s.is_ascii() {
+        let b = s.as_bytes();
+        return !b.iter().any(u8::is_ascii_uppercase) && b.iter().any(u8::is_ascii_lowercase);
+    }
     let mut cased = false;
     for c in s.chars() {
         if c.is_uppercase() {
@@ -576,6 +580,10 @@ fn is_lower(s: &str) -> bool {
 
 /// Python's `str.isupper()`.
 fn is_upper(s: &str) -> bool {
+    if s.is_ascii() {
+        let b = s.as_bytes();
+        return !b.iter().any(u8::is_ascii_lowercase) && b.iter().any(u8::is_ascii_uppercase);
+    }
     let mut cased = false;
     for c in s.chars() {
         if c.is_lowercase() {
@@ -829,8 +837,11 @@ fn run(check: &Check, ctx: &Ctx) -> Outcome {
             counted(n, "all-capital word", "all-capital words", *relation, *value)
         }
         Check::NoCommas => {
-            let n = text.chars().filter(|c| matches!(c, ',' | '，')).count() as u64;
-            outcome(n == 0, if n == 0 { "no commas".into() } else { plural(n, "comma", "commas") })
+            if !text.contains(',') && !text.contains('，') {
+                return outcome(true, "no commas".into());
+            }
+            let n = text.matches(',').count() as u64 + text.matches('，').count() as u64;
+            outcome(false, plural(n, "comma", "commas"))
         }
         Check::Quotation => {
             let t = text.trim();
@@ -884,16 +895,41 @@ pub fn check_response(response: &str, max_bytes: usize) -> Result<()> {
     Ok(())
 }
 
-/// The seven loose variants after the original, in IFEval's order (see [`LOOSE_VARIANTS`]).
-fn loose_variants(response: &str) -> [String; 7] {
-    let lines: Vec<&str> = response.split('\n').collect();
-    let n = lines.len();
-    let join = |a: usize, b: usize| if a < b { lines[a..b].join("\n").trim().to_string() } else { String::new() };
-    let first = join(1, n);
-    let last = join(0, n - 1);
-    let both = join(1, n.saturating_sub(1));
-    let (first_r, last_r, both_r) = (first.replace('*', ""), last.replace('*', ""), both.replace('*', ""));
-    [response.replace('*', ""), first, last, both, first_r, last_r, both_r]
+/// The loose variants after the original, in IFEval's order, as (index into [`LOOSE_VARIANTS`],
+/// text). Variants without the first/last line are slices of the response; only those without
+/// asterisks are copies, and only when the response has an asterisk. A variant that is empty, or
+/// equal to one before it, is left out: its verdict could not differ.
+fn loose_variants(response: &str) -> Vec<(usize, Cow<'_, str>)> {
+    let first_nl = response.find('\n');
+    let last_nl = response.rfind('\n');
+    let first = first_nl.map_or("", |i| response[i + 1..].trim());
+    let last = last_nl.map_or("", |i| response[..i].trim());
+    let both = match (first_nl, last_nl) {
+        (Some(a), Some(b)) if a < b => response[a + 1..b].trim(),
+        _ => "",
+    };
+    let star = response.contains('*');
+    let revised = |s: &str| Cow::Owned(s.replace('*', ""));
+    let mut candidates: Vec<(usize, Cow<str>)> = Vec::with_capacity(7);
+    if star {
+        candidates.push((1, revised(response)));
+    }
+    candidates.push((2, Cow::Borrowed(first)));
+    candidates.push((3, Cow::Borrowed(last)));
+    candidates.push((4, Cow::Borrowed(both)));
+    if star {
+        candidates.push((5, revised(first)));
+        candidates.push((6, revised(last)));
+        candidates.push((7, revised(both)));
+    }
+    let mut out: Vec<(usize, Cow<str>)> = Vec::with_capacity(candidates.len());
+    for (i, text) in candidates {
+        if text.trim().is_empty() || text.as_ref() == response || out.iter().any(|(_, t)| t.as_ref() == text.as_ref()) {
+            continue;
+        }
+        out.push((i, text));
+    }
+    out
 }
 
 /// Verify one response against compiled requirements: strict and loose, per requirement.
@@ -929,16 +965,16 @@ pub fn verify(response: &str, verifiers: &[Verifier]) -> Vec<Verdict> {
         .collect();
     if verdicts.iter().any(|v| v.loose == Some(false)) && !empty {
         let variants = loose_variants(&response);
-        let ctxs: Vec<Ctx> = variants.iter().map(|s| Ctx::new(s)).collect();
+        let ctxs: Vec<(usize, Ctx)> = variants.iter().map(|(i, s)| (*i, Ctx::new(s))).collect();
         for (v, verdict) in verifiers.iter().zip(verdicts.iter_mut()) {
             let Kind::Check(c) = &v.kind else { continue };
             if verdict.loose != Some(false) {
                 continue;
             }
-            for (i, vctx) in ctxs.iter().enumerate() {
-                if !vctx.text.trim().is_empty() && run(c, vctx).followed {
+            for (i, vctx) in &ctxs {
+                if run(c, vctx).followed {
                     verdict.loose = Some(true);
-                    verdict.loose_variant = Some(LOOSE_VARIANTS[i + 1]);
+                    verdict.loose_variant = Some(LOOSE_VARIANTS[*i]);
                     break;
                 }
             }
