@@ -4,7 +4,7 @@
 
 Reads ``params.yaml:data``. ``INPUT`` is the source file (ignored by ``data.source: synth``).
 Writes the instructions (Parquet, zstd), the quarantined rows with their reason, and metrics:
-rows, rejects by reason, rows per split, language and category.
+rows, rejects by reason, rows per split and language.
 """
 
 from __future__ import annotations
@@ -30,10 +30,9 @@ def main() -> None:
         "rejects": rejects_summary(rejects),
         "splits": value_counts(table["split"]),
     }
-    for column in ("language", "category"):
-        if column in table.column_names:
-            metrics[f"by_{column}"] = value_counts(table[column].fill_null("(none)"))
-    write_json(metrics, args.metrics)
+    if "language" in table.column_names:
+        metrics["by_language"] = value_counts(table["language"].fill_null("(none)"))
+    write_json({"data": metrics}, args.metrics)
     print(f"data: {cfg.source}: {table.num_rows:,} instructions, {rejects.num_rows:,} rejected "
           f"-> {args.output}")
 

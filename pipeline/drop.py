@@ -6,8 +6,8 @@ Reads ``params.yaml:drop``. Train and dev instructions get training variants dra
 ``drop.strategy`` / ``drop.rate`` / ``drop.k`` (at most ``drop.max_variants`` besides the full
 instruction); test instructions get progressive variants, 0..k requirements dropped and nested,
 which WEval ranks. Writes one variants table (train/dev rows first, then test), the rejected
-instructions, metrics (variants per split, dropped requirements by type, the realized drop
-rate) and a plot file of drops by type.
+instructions, metrics (variants per split, dropped requirements by family, the realized drop
+rate) and a plot file of drops and drop rate by type.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from common import ordered, ratio, rejects_summary, run, stage_args, value_counts
+from common import by_family, ordered, ratio, rejects_summary, run, stage_args, value_counts
 
 from wrl.config import load_params
 from wrl.io import DatasetError, read_table, write_json, write_table
@@ -75,10 +75,10 @@ def main() -> None:
             "offered": n_offered,
             "drop_rate": ratio(n_dropped, n_offered),
             "dropped_per_variant": ratio(n_dropped, train.num_rows),
-            "dropped_by_type": ordered(dropped, types),
+            "dropped_by_family": by_family(dropped),
         },
     }
-    write_json(metrics, args.metrics)
+    write_json({"drop": metrics}, args.metrics)
     write_json([{"type": t, "offered": n, "dropped": dropped.get(t, 0), "rate": ratio(dropped.get(t, 0), n)}
                 for t, n in ordered(offered, types).items()], args.plots[0])
     print(f"drop: {parsed.num_rows:,} instructions -> {variants.num_rows:,} variants "

@@ -7,4 +7,20 @@ bash scripts/setup.sh
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1
 cargo test --release --quiet --manifest-path rust_ext/Cargo.toml -p wrl-core
+# The SSH remote tests start a real OpenSSH server (tests/conftest.py): install Debian's when missing.
+if [ ! -x /usr/sbin/sshd ] && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+    echo "test: installing openssh-server for the SSH remote tests"
+    # policy-rc.d keeps the package from starting a system sshd on port 22.
+    NEW_POLICY=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d \
+            && NEW_POLICY=1
+    fi
+    { $SUDO apt-get update -qq >/dev/null \
+        && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server \
+            >/dev/null; } || echo "test: could not install openssh-server (the SSH remote test skips, or fails under CI)" >&2
+    [ -z "$NEW_POLICY" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+fi
 python -m pytest "$@"

@@ -131,6 +131,8 @@ def sql(query: str | None, root: Path, out: Path | None, catalog: Path | None, m
       wrl sql "SELECT * FROM variants WHERE split = 'test'" --out test_variants.parquet
       wrl sql --catalog wrl.duckdb && duckdb wrl.duckdb
     """
+    import shutil
+
     from wrl import sql as wsql
 
     if list_views:
@@ -153,7 +155,7 @@ def sql(query: str | None, root: Path, out: Path | None, catalog: Path | None, m
             wsql.write_result(con, query, out)
             click.echo(f"wrote {out}", err=True)
         elif rel is not None:
-            rel.show(max_rows=max_rows, max_width=10_000)
+            rel.show(max_rows=max_rows, max_width=shutil.get_terminal_size((160, 40)).columns)
     except wsql.duckdb.Error as e:
         raise DatasetError(f"SQL: {e}") from None
 

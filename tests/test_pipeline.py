@@ -1,0 +1,316 @@
+"""The DVC pipeline (data -> parse -> drop): definition, experiments, determinism and bad input.
+
+The pipeline tests run DVC for real in small throw-away git repositories (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import REPO, copy_project, dvc, git, make_project, run
+
+from wrl.config import DataConfig, ParamsError, describe, load_params, params_from_dict
+
+STAGES = ("data", "parse", "drop")
+# wrl modules that do not change a stage's outputs: validation (its params are tracked key by key) and the
+# package's re-exports.
+NOT_OUTPUT_CODE = {"wrl/config.py", "wrl/__init__.py"}
+RUST_SOURCES = {"rust_ext/core/src", "rust_ext/py/src"}
+
+
+def _dvc_yaml() -> dict:
+    return yaml.safe_load((REPO / "dvc.yaml").read_text())
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _lock_outs(root: Path) -> dict[str, str]:
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    return {o["path"]: o["md5"] for s in STAGES for o in lock["stages"][s]["outs"]}
+
+
+def _stage(root: Path, name: str, *extra: str, params: str = "params.yaml", check: bool = False):
+    """Run a stage's command from dvc.yaml directly (not through DVC), with extra arguments."""
+    cmd = yaml.safe_load((root / "dvc.yaml").read_text())["stages"][name]["cmd"]
+    cfg = yaml.safe_load((root / params).read_text())
+    cmd = cmd.replace("${data.path}", cfg["data"]["path"])
+    args = cmd.split()
+    assert args[0] == "python"
+    return run([sys.executable, *args[1:], *extra], root, check=check)
+
+
+# --- definition -----------------------------------------------------------------------------------
+
+
+def test_params_yaml_is_valid_and_complete():
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    load_params(REPO / "params.yaml")
+    flat = set()
+
+    def walk(d: dict, prefix: str) -> None:
+        for k, v in d.items():
+            walk(v, f"{prefix}{k}.") if isinstance(v, dict) else flat.add(f"{prefix}{k}")
+
+    walk({s: raw[s] for s in STAGES}, "")
+    documented = {key for key, *_ in describe() if key.split(".")[0] in STAGES}
+    assert flat == documented, "params.yaml must set every key of wrl/config.py's sections (DVC tracks them)"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_params_are_listed_key_by_key(stage):
+    listed = _dvc_yaml()["stages"][stage]["params"]
+    assert listed == [key for key, *_ in describe() if key.split(".")[0] == stage]
+
+
+def _wrl_imports(path: Path) -> set[str]:
+    """wrl modules a file imports, as repository paths (``wrl/io.py``), and ``wrl/_core`` for the extension."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "wrl" and len(parts) > 1:
+                if (REPO / "wrl" / f"{parts[1]}.py").exists():
+                    found.add(f"wrl/{parts[1]}.py")
+                elif parts[1] == "_core":
+                    found.add("wrl/_core")
+    return found
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_deps_cover_the_code_it_runs(stage):
+    """Every wrl module a stage imports (transitively) is a dep, and the Rust sources if it uses the engine."""
+    deps = set(_dvc_yaml()["stages"][stage]["deps"])
+    script = f"pipeline/{stage}.py"
+    assert script in deps and "pipeline/common.py" in deps
+    todo, seen = [script, "pipeline/common.py"], set()
+    while todo:
+        path = todo.pop()
+        for module in _wrl_imports(REPO / path):
+            if module not in seen and module not in NOT_OUTPUT_CODE:
+                seen.add(module)
+                if module.endswith(".py"):
+                    todo.append(module)
+    needed = {m for m in seen if m.endswith(".py")}
+    assert needed <= deps, f"missing deps: {sorted(needed - deps)}"
+    if "wrl/_core" in seen:
+        assert RUST_SOURCES <= deps
+    for dep in deps - {"${data.path}"}:
+        assert (REPO / dep).exists() or any(dep in s.get("outs", []) for s in _dvc_yaml()["stages"].values()), dep
+
+
+def test_metrics_and_plots_are_declared_and_kept_in_git():
+    spec = _dvc_yaml()
+    outs = {}
+    for s in STAGES:
+        for o in spec["stages"][s]["outs"]:
+            outs.update(o if isinstance(o, dict) else {o: {}})
+    for m in spec["metrics"]:
+        assert outs[m] == {"cache": False}
+    for plot in spec["plots"]:
+        (definition,) = plot.values()
+        for f in definition["y"]:
+            assert outs[f] == {"cache": False}
+
+
+# --- params ---------------------------------------------------------------------------------------
+
+
+def test_unknown_keys_and_bad_values_are_named():
+    with pytest.raises(ParamsError, match=r"unknown key 'drop\.rte' \(did you mean 'drop\.rate'\?\).*strategy, rate"):
+        params_from_dict({"drop": {"rte": 0.3}})
+    with pytest.raises(ParamsError, match=r"unknown key 'trian'.*valid keys of params: data, parse, drop"):
+        params_from_dict({"trian": {}})
+    with pytest.raises(ParamsError, match=r"drop\.strategy must be one of independent, exact_k, progressive"):
+        params_from_dict({"drop": {"strategy": "random"}})
+    with pytest.raises(ParamsError, match=r"drop\.rate must be <= 1\.0, got 1\.5"):
+        params_from_dict({"drop": {"rate": 1.5}})
+    with pytest.raises(ParamsError, match=r"data\.n must be int, got '10' \(str\)"):
+        params_from_dict({"data": {"n": "10"}})
+    with pytest.raises(ParamsError, match=r"data\.splits\.train \+ dev \+ test must sum to 1"):
+        params_from_dict({"data": {"splits": {"train": 0.5}}})
+    with pytest.raises(ParamsError, match="must be a mapping"):
+        params_from_dict({"parse": [1, 2]})
+    assert params_from_dict({"drop": {"rate": 1}}).drop.rate == 1.0
+    assert isinstance(DataConfig().splits.train, float)
+
+
+def test_bad_params_file_fails_before_any_work(tmp_path):
+    root = make_project(tmp_path / "p", commit=False)
+    (root / "params.yaml").write_text((root / "params.yaml").read_text().replace("  rate: 0.5", "  rte: 0.5"))
+    proc = _stage(root, "data")
+    assert proc.returncode == 2
+    assert "unknown key 'drop.rte'" in proc.stderr and "valid keys of 'drop'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (root / "data").exists() and not (root / "metrics").exists()
+    # (from outside the project: its wrl/ copy has no built extension to import)
+    proc = run([sys.executable, "-m", "wrl.config", str(root / "params.yaml")], tmp_path, check=False)
+    assert proc.returncode == 2 and "drop.rte" in proc.stderr
+
+
+# --- running the pipeline -------------------------------------------------------------------------
+
+
+def test_repro_builds_every_artifact(built_project):
+    root = built_project
+    instructions = pq.read_table(root / "data/instructions.parquet")
+    parsed = pq.read_table(root / "data/parsed.parquet")
+    variants = pq.read_table(root / "data/variants.parquet")
+    assert instructions.num_rows == 400
+    assert {"id", "prompt", "split", "gold_requirements"} <= set(instructions.column_names)
+    assert {"requirements", "n_requirements", "split", "base_task"} <= set(parsed.column_names)
+    assert {"variant", "variant_id", "strategy", "split", "dropped_types", "prompt"} <= set(variants.column_names)
+    for f in root.glob("data/*.parquet"):
+        assert pq.ParquetFile(f).metadata.row_group(0).column(0).compression == "ZSTD", f
+    # test instructions get progressive variants, train/dev the configured strategy
+    by_split = {}
+    for split, strategy in zip(variants["split"].to_pylist(), variants["strategy"].to_pylist(), strict=True):
+        by_split.setdefault(split, set()).add(strategy)
+    assert by_split["test"] == {"progressive"}
+    assert by_split["train"] == by_split["dev"] == {"independent"}
+
+    data = json.loads((root / "metrics/data.json").read_text())["data"]
+    parse = json.loads((root / "metrics/parse.json").read_text())["parse"]
+    drop = json.loads((root / "metrics/drop.json").read_text())["drop"]
+    assert data["rows"] == 400 and sum(data["splits"].values()) == 400
+    assert parse["rows_in"] == parse["rows"] + parse["rejects"]["total"]
+    assert parse["requirements"]["total"] == sum(parse["requirements"]["by_family"].values()) > 0
+    assert 0 < parse["parser"]["precision"] <= 1 and 0 < parse["parser"]["recall"] <= 1
+    assert drop["variants"]["total"] == variants.num_rows
+    assert 0 < drop["train_dev"]["drop_rate"] <= 1
+    types = json.loads((root / "plots/requirement_types.json").read_text())
+    assert sum(r["count"] for r in types) == parse["requirements"]["total"]
+    drops = json.loads((root / "plots/drops_by_type.json").read_text())
+    assert sum(r["dropped"] for r in drops) == drop["train_dev"]["dropped"]
+    assert dvc("metrics", "show", cwd=root).stdout.count("metrics/") == 3
+
+
+def test_outputs_are_byte_identical_when_rebuilt(built_project, tmp_path):
+    root = copy_project(built_project, tmp_path / "p")
+    before = _lock_outs(root)
+    dvc("repro", "-f", "drop", cwd=root)
+    assert _lock_outs(root) == before
+    assert git("status", "--porcelain", cwd=root).stdout == ""
+    # the thread count never changes a result
+    _stage(root, "drop", "--threads", "1", check=True)
+    assert _lock_outs(root) == before
+
+
+def test_exp_run_set_param_reruns_only_drop(built_project, tmp_path):
+    root = copy_project(built_project, tmp_path / "p")
+    before = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    out = dvc("exp", "run", "-S", "drop.rate=0.3", "drop", cwd=root).stdout
+    assert "Running stage 'drop'" in out
+    assert "Running stage 'data'" not in out and "Running stage 'parse'" not in out
+    after = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    assert after["data"] == before["data"] and after["parse"] == before["parse"]
+    assert after["drop"]["params"]["params.yaml"]["drop.rate"] == 0.3
+
+    shown = dvc("exp", "show", "--csv", cwd=root).stdout.splitlines()
+    header = shown[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in shown[1:]]
+    rate_col = "drop.rate"
+    metric = "drop.train_dev.drop_rate"
+    assert rate_col in header and metric in header, header
+    experiments = [r for r in rows if r["Experiment"] and r[rate_col] == "0.3"]
+    baseline = [r for r in rows if r[rate_col] == "0.5"]
+    assert experiments and baseline
+    assert float(experiments[0][metric]) < float(baseline[0][metric])
+    assert experiments[0]["data.rows"] == baseline[0]["data.rows"] == "400"  # data metrics unchanged
+    changed = dvc("exp", "show", "--only-changed", "--csv", cwd=root).stdout.splitlines()[0].split(",")
+    assert metric in changed and "data.rows" not in changed
+
+
+def test_unknown_param_in_exp_run_is_refused(built_project, tmp_path):
+    root = copy_project(built_project, tmp_path / "p")
+    proc = dvc("exp", "run", "-S", "drop.rte=0.3", "drop", cwd=root, check=False)
+    assert proc.returncode != 0 and "drop.rte" in proc.stdout + proc.stderr
+    proc = dvc("exp", "run", "-S", "drop.rate=1.5", "drop", cwd=root, check=False)
+    assert proc.returncode != 0 and "drop.rate must be <= 1.0" in proc.stdout + proc.stderr
+    assert "drop: " not in proc.stdout  # the stage stopped before its work (DVC itself removed the old outputs)
+    assert not list((root / "data").glob(".*.tmp"))
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+def test_corrupt_input_names_the_file_and_leaves_nothing(built_project, tmp_path):
+    root = copy_project(built_project, tmp_path / "p")
+    src = root / "data/instructions.parquet"
+    src.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    (root / "data/parsed.parquet").unlink()
+    proc = _stage(root, "parse")
+    assert proc.returncode == 2, proc.stderr
+    assert "data/instructions.parquet" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (root / "data/parsed.parquet").exists()
+    assert not list((root / "data").glob(".*.tmp"))
+
+
+def test_truncated_jsonl_source_names_the_file(tmp_path):
+    root = make_project(tmp_path / "p", commit=False)
+    bad = root / "bad.jsonl"
+    bad.write_text('{"id": "a", "prompt": "Write a poem. Use at least 50 words."}\n{"id": "b", "pro')
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"].update(source="generic", path="bad.jsonl")
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = _stage(root, "data")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "bad.jsonl" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (root / "data/instructions.parquet").exists()
+
+
+def test_malformed_rows_are_quarantined_and_counted(tmp_path):
+    root = make_project(tmp_path / "p", commit=False)
+    (root / "data").mkdir()
+    prompts = [b"Write a poem about rain. Use at least 50 words.", None, b"Write \xff\xfe a story.",
+               b"Write a haiku. Do not use any commas.", b"Write a letter in all lowercase letters."]
+    table = pa.table({"id": ["a", "b", "c", "a", "e"], "prompt": pa.array(prompts, pa.binary()),
+                      "split": ["train", "train", "dev", "test", "test"]})
+    pq.write_table(table, root / "data/instructions.parquet")
+    _stage(root, "parse", check=True)
+    rejects = pq.read_table(root / "data/parsed.rejects.parquet").to_pylist()
+    reasons = {r["id"]: r["reason_kind"] for r in rejects}
+    assert set(reasons) == {"b", "c", "a"}
+    assert reasons["a"] == "duplicate_id"
+    assert [r["row"] for r in rejects] == [1, 2, 3]
+    metrics = json.loads((root / "metrics/parse.json").read_text())["parse"]
+    assert metrics["rows"] == 2 and metrics["rejects"]["total"] == 3
+    assert sum(metrics["rejects"]["by_reason"].values()) == 3
+
+
+def test_malformed_source_rows_are_quarantined(tmp_path):
+    root = make_project(tmp_path / "p", commit=False)
+    rows = [{"id": "a", "prompt": "Write a poem about rain. Use at least 50 words."}, {"id": "b"},
+            {"id": "c", "prompt": 5}, {"id": "a", "prompt": "Write a haiku."},
+            {"id": "e", "prompt": "Write a letter. Do not use any commas."}]
+    (root / "src.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"].update(source="generic", path="src.jsonl")
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    _stage(root, "data", check=True)
+    _stage(root, "parse", check=True)
+    quarantined = {}
+    for name in ("instructions", "parsed"):
+        for r in pq.read_table(root / f"data/{name}.rejects.parquet").to_pylist():
+            quarantined[r["id"]] = r["reason"]
+    assert {"b", "c"} <= set(quarantined), quarantined
+    parsed_ids = pq.read_table(root / "data/parsed.parquet")["id"].to_pylist()
+    assert sorted(parsed_ids) == ["a", "e"]
+    data = json.loads((root / "metrics/data.json").read_text())["data"]
+    parse = json.loads((root / "metrics/parse.json").read_text())["parse"]
+    assert data["rows"] + data["rejects"]["total"] == 5
+    assert data["rejects"]["total"] + parse["rejects"]["total"] == 3
