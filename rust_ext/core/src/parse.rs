@@ -58,15 +58,30 @@ pub(crate) struct Found {
 
 /// Find every requirement of the text, by byte span.
 pub(crate) fn find_requirements(lx: &Lexicon, text: &str, doc: &Document) -> Vec<Found> {
-    let candidates: Vec<usize> = lx.prefilter.matches(text).into_iter().collect();
+    find_with_hits(lx, text, doc, lx.anchor_hits(text))
+}
+
+/// `hits` (anchor offsets and their patterns) narrows the patterns tried per clause; `None`
+/// tries them all. Anchors are necessary literals, so both give the same result.
+fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(usize, usize)>>) -> Vec<Found> {
     let mut found = Vec::new();
-    if candidates.is_empty() {
-        return found;
-    }
     let mut first_clause = true;
+    let mut candidates: Vec<usize> = Vec::new();
     for sentence in &doc.sentences {
         for clause in &sentence.clauses {
             let clause_text = &text[clause.start..clause.end];
+            candidates.clear();
+            match &hits {
+                Some(hits) => {
+                    candidates.extend(
+                        hits.iter().filter(|(pos, _)| (clause.start..clause.end).contains(pos)).map(|&(_, p)| p),
+                    );
+                    candidates.extend_from_slice(&lx.unanchored);
+                    candidates.sort_unstable();
+                    candidates.dedup();
+                }
+                None => candidates.extend(0..lx.patterns.len()),
+            }
             let mut matches: Vec<Found> = Vec::new();
             for &pi in &candidates {
                 let pattern = &lx.patterns[pi];
@@ -255,6 +270,28 @@ mod tests {
         let big = "a".repeat(70_000);
         let err = parse_instruction(&big, &ParseLimits::default()).unwrap_err();
         assert!(err.to_string().contains("max_bytes"));
+    }
+
+    #[test]
+    fn anchors_never_hide_a_match() {
+        let lx = &*LEXICON;
+        let texts: Vec<String> = include_str!("../../../examples/instructions.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["prompt"].as_str().unwrap().to_string())
+            .collect();
+        for text in &texts {
+            let doc = segment(text);
+            let key = |f: &Found| (f.start, f.end, f.rtype.clone(), crate::model::params_to_json(&f.params));
+            let fast: Vec<_> = find_requirements(lx, text, &doc).iter().map(key).collect();
+            let slow: Vec<_> = find_with_hits(lx, text, &doc, None).iter().map(key).collect();
+            assert_eq!(fast, slow, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_pattern_has_anchors_found_in_its_own_matches() {
+        let lx = &*LEXICON;
+        assert!(lx.unanchored.is_empty());
     }
 
     #[test]
