@@ -99,6 +99,8 @@ def test_gold_is_compact_normalized_json_with_taxonomy_params(synth5k):
 
 def test_gold_has_no_contradictions(synth5k):
     """The engine's own conflict check accepts every gold set, and no length unit is bounded twice."""
+    pools = wdata._KEYWORDS_EN + wdata._START_EN + wdata._END_EN + wdata._FIRST_WORDS_EN
+    assert not [w for w in pools if set(w.lower()) & set(wdata._RARE_LETTERS)]
     for gold in _golds(synth5k):
         types = [r["type"] for r in gold]
         assert not {"lowercase", "uppercase"} <= set(types)
