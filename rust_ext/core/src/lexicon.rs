@@ -58,6 +58,9 @@ pub struct Lexicon {
     /// Clause triggers, longest first so that "do not" wins over "do".
     pub clause_triggers: Vec<String>,
     pub clause_conjunctions: Vec<String>,
+    /// First bytes (ASCII-lowercased) of triggers and conjunctions: a one-lookup rejection.
+    pub trigger_first: [bool; 256],
+    pub conjunction_first: [bool; 256],
     pub task_clause: Regex,
     pub list_intro_tail: Regex,
     pub patterns: Vec<Pattern>,
@@ -102,7 +105,18 @@ pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     clause_triggers.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
     let mut clause_conjunctions = raw.clause_conjunctions;
     clause_conjunctions.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    let first_bytes = |words: &[String]| {
+        let mut table = [false; 256];
+        for w in words {
+            if let Some(b) = w.as_bytes().first() {
+                table[b.to_ascii_lowercase() as usize] = true;
+            }
+        }
+        table
+    };
     Lexicon {
+        trigger_first: first_bytes(&clause_triggers),
+        conjunction_first: first_bytes(&clause_conjunctions),
         relations: raw.relations,
         numbers: raw.numbers,
         units: raw.units,

@@ -342,6 +342,9 @@ fn push_sentence(doc: &mut Document, text: &str, start: usize, end: usize, item:
 /// Does a clause trigger (a requirement-opening word) start at `pos`?
 fn trigger_at(lx: &Lexicon, text: &str, pos: usize, end: usize) -> bool {
     let rest = &text[pos..end];
+    if !rest.as_bytes().first().is_some_and(|b| lx.trigger_first[b.to_ascii_lowercase() as usize]) {
+        return false;
+    }
     lx.clause_triggers.iter().any(|t| {
         let Some(head) = rest.get(..t.len()) else { return false };
         if !head.eq_ignore_ascii_case(t) {
@@ -355,6 +358,9 @@ fn trigger_at(lx: &Lexicon, text: &str, pos: usize, end: usize) -> bool {
 /// Length of a conjunction (plus following whitespace) at `pos`, if one is there.
 fn conjunction_at(lx: &Lexicon, text: &str, pos: usize, end: usize) -> Option<usize> {
     let rest = &text[pos..end];
+    if !lx.conjunction_first[rest.as_bytes().first()?.to_ascii_lowercase() as usize] {
+        return None;
+    }
     lx.clause_conjunctions.iter().find_map(|c| {
         let head = rest.get(..c.len())?;
         if !head.eq_ignore_ascii_case(c) {
@@ -535,6 +541,9 @@ pub fn count_sentences(text: &str) -> usize {
 
 /// Is the text mostly CJK (Han, kana, hangul)?
 pub fn is_mostly_cjk(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
     let (mut cjk, mut letters) = (0usize, 0usize);
     for c in text.chars() {
         if c.is_alphabetic() {
