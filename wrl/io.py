@@ -47,7 +47,8 @@ def read_table(path: str | os.PathLike[str]) -> pa.Table:
         if fmt == "parquet":
             return pq.read_table(path)
         if fmt == "csv":
-            return pacsv.read_csv(path)
+            # Prompts often hold numbered lists: quoted fields may span lines.
+            return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True))
         return _read_jsonl(path)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DatasetError(f"{path}: cannot read {fmt}: {e}") from e
