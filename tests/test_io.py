@@ -35,6 +35,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path):
 def test_errors_name_the_file(tmp_path):
     with pytest.raises(DatasetError, match="no such file"):
         read_table(tmp_path / "missing.parquet")
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
     with pytest.raises(DatasetError, match="unknown dataset format"):
         read_table(tmp_path / "data.xlsx")
     broken = tmp_path / "broken.parquet"
