@@ -35,8 +35,9 @@ QUERIES = {
     "requirements per type and category": "SELECT category, type, count(*) AS n FROM requirements "
                                           "GROUP BY ALL ORDER BY category, n DESC",
     "drop rate by type (train/dev)":
-        "WITH offered AS (SELECT r.type, count(*) AS offered FROM variants v JOIN requirements r "
-        "ON r.instruction_id = v.id WHERE v.variant > 0 AND v.split <> 'test' GROUP BY r.type), "
+        "WITH per_instruction AS (SELECT id, count(*) AS n FROM variants WHERE variant > 0 AND split <> 'test' "
+        "GROUP BY id), offered AS (SELECT r.type, sum(p.n) AS offered FROM requirements r "
+        "JOIN per_instruction p ON r.instruction_id = p.id GROUP BY r.type), "
         "dropped AS (SELECT t AS type, count(*) AS dropped FROM variants, UNNEST(dropped_types) AS u(t) "
         "WHERE variant > 0 AND split <> 'test' GROUP BY t) "
         "SELECT type, offered, dropped, round(dropped / offered, 3) AS rate FROM offered JOIN dropped USING (type) "
