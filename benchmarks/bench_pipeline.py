@@ -42,7 +42,8 @@ QUERIES = {
         "WHERE variant > 0 AND split <> 'test' GROUP BY t) "
         "SELECT type, offered, dropped, round(dropped / offered, 3) AS rate FROM offered JOIN dropped USING (type) "
         "ORDER BY rate DESC",
-    "variants per split and n_dropped": "SELECT split, n_dropped, count(*) AS n FROM variants GROUP BY ALL ORDER BY ALL",
+    "variants per split and n_dropped":
+        "SELECT split, n_dropped, count(*) AS n FROM variants GROUP BY ALL ORDER BY ALL",
     "one instruction's variants": "SELECT variant, n_dropped, prompt FROM variants "
                                   "WHERE id = (SELECT min(id) FROM instructions) ORDER BY variant",
 }

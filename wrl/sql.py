@@ -113,7 +113,8 @@ def available(root: str | os.PathLike[str] = ".") -> dict[str, bool]:
     return {name: bool(view.files(root)) for name, view in VIEWS.items()}
 
 
-def run_query(con: duckdb.DuckDBPyConnection, query: str, root: str | os.PathLike[str] = ".") -> duckdb.DuckDBPyRelation:
+def run_query(con: duckdb.DuckDBPyConnection, query: str,
+              root: str | os.PathLike[str] = ".") -> duckdb.DuckDBPyRelation | None:
     """Run ``query``; a reference to an artifact not built yet says which file is missing."""
     try:
         return con.sql(query)
