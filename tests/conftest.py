@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -105,7 +106,7 @@ LogLevel ERROR
             if time.monotonic() > deadline:
                 pytest.fail(f"sshd did not accept connections: {(d / 'sshd.log').read_text(errors='replace')}")
             time.sleep(0.1)
-        user = "root" if os.geteuid() == 0 else os.environ.get("USER") or Path.home().name
+        user = getpass.getuser()
         yield SSHServer("127.0.0.1", port, user, d / "user_key", d)
     finally:
         proc.terminate()

@@ -61,7 +61,7 @@ class View:
         if "{rest}" in self.sql:
             columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
             rest = ", ".join(_ident(c) for c in columns if c not in self.hide)
-        return self.sql.format(source=source, rest=rest)
+        return self.sql.replace("{source}", source).replace("{rest}", rest)
 
 
 def _ident(name: str) -> str:
