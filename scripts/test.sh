@@ -18,9 +18,14 @@ if [ ! -x /usr/sbin/sshd ] && command -v apt-get >/dev/null 2>&1; then
         printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d \
             && NEW_POLICY=1
     fi
-    { $SUDO apt-get update -qq >/dev/null \
-        && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server \
-            >/dev/null; } || echo "test: could not install openssh-server (the SSH remote test skips, or fails under CI)" >&2
+    APT_LOG=$(mktemp)
+    if ! { $SUDO apt-get update -qq \
+        && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server; } \
+        >"$APT_LOG" 2>&1; then
+        cat "$APT_LOG" >&2
+        echo "test: could not install openssh-server (the SSH remote test skips, or fails under CI)" >&2
+    fi
+    rm -f "$APT_LOG"
     [ -z "$NEW_POLICY" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 python -m pytest "$@"
