@@ -137,7 +137,9 @@ pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
 /// regex engine on its fast DFA path (a Unicode boundary forces the slow one), and the Python
 /// reference spells it out with look-arounds.
 pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&pattern.replace("\\b", "(?-u:\\b)"))
+    // A roomy lazy-DFA cache: with the default one, Unicode classes under (?i) make the DFA
+    // re-determinize states over and over on every instruction.
+    regex::RegexBuilder::new(&pattern.replace("\\b", "(?-u:\\b)")).dfa_size_limit(64 << 20).build()
 }
 
 /// Lowercase and collapse internal whitespace.
