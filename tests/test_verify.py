@@ -347,3 +347,39 @@ def test_language_detection_is_deterministic():
     text = "Esto es una frase en español para probar la detección del idioma."
     assert {_core.detect_language(text) for _ in range(5)} == {"es"}
     assert _core.detect_language("") is None
+
+
+def test_language_detection_reads_the_same_first_characters_in_both_engines():
+    from wrl.verify_reference import LANGUAGE_SAMPLE_CHARS
+
+    fr = "Ceci est une phrase en français, écrite pour tester la détection de la langue. " * 20
+    en = " This is a long English tail, which the language detector never reads at all." * 100
+    assert len(fr) < LANGUAGE_SAMPLE_CHARS < len(fr + en)
+    assert _core.detect_language(fr + en) == _core.detect_language((fr + en)[:LANGUAGE_SAMPLE_CHARS]) == "fr"
+    for lang, followed in (("fr", True), ("en", False)):
+        req = [("response_language", {"language": lang})]
+        assert verify(fr + en, [{"type": t, "params": p} for t, p in req])[0].strict is followed
+        assert verify_reference(fr + en, req)[0][1] is followed
+    # The cap counts characters, not bytes: 2,000 "é" are read, not 1,000.
+    assert _core.detect_language("é" * (2 * LANGUAGE_SAMPLE_CHARS)) == _core.detect_language("é" * LANGUAGE_SAMPLE_CHARS)
+
+
+def test_batch_rows_sharing_requirements_get_each_their_own_verdicts():
+    # Rows repeat a requirement list (compiled once per batch), conflicting lists are rejected on
+    # every row that has them, and repeated responses share language detection: nothing leaks.
+    good = json.dumps([{"type": "response_language", "params": {"language": "fr"}}, {"type": "no_commas"}])
+    bad = json.dumps([{"type": "lowercase"}, {"type": "uppercase"}])
+    fr = "Ceci est une phrase en français, écrite pour tester la détection de la langue."
+    en = "This is a sentence in English, written to test how the language is detected."
+    responses = [fr, en, fr, "Hello", fr, "*" + fr + "*\nP.S. ok", en]
+    reqs = [good, good, good, bad, bad, good, good]
+    for threads in (1, 2):
+        results, rejects = verify_table(pa.table({"response": responses, "requirements": reqs}), threads=threads)
+        assert sorted(rejects["row"].to_pylist()) == [3, 4]
+        assert all("conflict" in r for r in rejects["reason"].to_pylist())
+        got = {}
+        for r in results.to_pylist():
+            got.setdefault(r["row"], []).append((r["status"], r["strict"], r["loose"], r["loose_variant"], r["reason"]))
+        for row in (0, 1, 2, 5, 6):
+            one = verify(responses[row], json.loads(reqs[row]))
+            assert got[row] == [(v.status, v.strict, v.loose, v.loose_variant, v.reason) for v in one]

@@ -7,7 +7,9 @@ patterns), so the agreement tests also show that the Rust engine keeps IFEval's 
 
 Two pieces are shared with the Rust engine rather than copied: the abbreviation list (read from
 ``lexicon.json``, the parser's data) and language detection (whatlang, through
-``wrl._core.detect_language``), since no pure-Python port of whatlang exists.
+``wrl._core.detect_language``, on the first ``LANGUAGE_SAMPLE_CHARS`` characters as in Rust),
+since no pure-Python port of whatlang exists. The detector is called once per text checked, as
+IFEval calls langdetect: the Rust engine's cache of samples is not copied here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 from wrl import _core
 
 DEFAULT_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
+#: The language detector reads the first this many characters of a text (both engines).
+LANGUAGE_SAMPLE_CHARS = 2_000
 LOOSE_VARIANTS = (
     "original",
     "no_asterisks",
@@ -427,7 +431,7 @@ def check(text: str, rtype: str, params: dict[str, Any]) -> bool:
         t = text.strip()
         return len(t) > 1 and t[0] == '"' and t[-1] == '"'
     if rtype == "response_language":
-        found = _core.detect_language(text)
+        found = _core.detect_language(text[:LANGUAGE_SAMPLE_CHARS])
         return found is None or found == normalize_language(p["language"])
     if rtype == "start_phrase":
         return text.lower().lstrip().lstrip('"').lstrip().startswith(p["phrase"].strip().lower())

@@ -12,7 +12,8 @@
 //! Sentences and words are counted by [`crate::text`], the splitter the parser uses.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -27,8 +28,11 @@ use crate::text;
 /// Counts in parameters above this are rejected as absurd.
 pub const MAX_COUNT: u64 = 1_000_000_000;
 
-/// Language detection reads at most this many bytes of a response (cut at a character boundary).
-pub const LANGUAGE_SAMPLE_BYTES: usize = 100_000;
+/// Language detection reads at most this many characters of a text (its beginning): whatlang's
+/// answer on the first 2,000 characters is the answer on the whole text for 98% of texts of
+/// 1,200–6,000 characters, at half the cost or less (see `docs/verify.md`). The Python
+/// reference applies the same cap.
+pub const LANGUAGE_SAMPLE_CHARS: usize = 2_000;
 
 /// IFEval's default options for `detectable_format:constrained_response`.
 pub const DEFAULT_OPTIONS: [&str; 3] = ["My answer is yes.", "My answer is no.", "My answer is maybe."];
@@ -260,31 +264,72 @@ fn language_name(code: &str) -> &str {
     LANGUAGES.iter().find(|(_, c, _)| *c == code).map(|(_, _, n)| *n).unwrap_or(code)
 }
 
-/// Detect the language of a text (its first [`LANGUAGE_SAMPLE_BYTES`]) with whatlang, as an
-/// ISO 639-1 code; `None` when the text has no letters to go by. Deterministic.
+/// Detect the language of a text (its first [`LANGUAGE_SAMPLE_CHARS`] characters) with whatlang,
+/// as an ISO 639-1 code; `None` when the text has no letters to go by. Deterministic.
 pub fn detect_language(text: &str) -> Option<&'static str> {
-    let mut end = text.len().min(LANGUAGE_SAMPLE_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    detect_sample(language_sample(text))
+}
+
+/// The first [`LANGUAGE_SAMPLE_CHARS`] characters of a text: what the detector reads.
+pub fn language_sample(text: &str) -> &str {
+    let n = LANGUAGE_SAMPLE_CHARS;
+    if text.len() <= n {
+        return text;
     }
-    let info = whatlang::detect(&text[..end])?;
+    if text.as_bytes()[..n].is_ascii() {
+        return &text[..n];
+    }
+    match text.char_indices().nth(n) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+fn detect_sample(sample: &str) -> Option<&'static str> {
+    let info = whatlang::detect(sample)?;
     let code3 = info.lang().code();
     LANGUAGES.iter().find(|(c3, _, _)| *c3 == code3).map(|(_, c1, _)| *c1)
+}
+
+/// Distinct samples whose language a thread keeps, before it forgets them all.
+const LANGUAGE_CACHE_ENTRIES: usize = 256;
+
+thread_local! {
+    /// Sample → detected language, per thread: the strict text and the loose variants of a
+    /// response often share their sample, and so do rows that repeat a response.
+    static LANGUAGE_CACHE: RefCell<HashMap<Box<str>, Option<&'static str>>> = RefCell::new(HashMap::new());
+}
+
+/// Forget the calling thread's detected samples (a batch starts with an empty cache, so that
+/// what it costs does not depend on what ran before it on the thread).
+pub fn forget_languages() {
+    LANGUAGE_CACHE.with(|cache| cache.borrow_mut().clear());
+}
+
+/// [`detect_sample`], detected once per distinct sample (the detector is deterministic).
+fn detect_cached(sample: &str) -> Option<&'static str> {
+    LANGUAGE_CACHE.with(|cache| {
+        if let Some(found) = cache.borrow().get(sample) {
+            return *found;
+        }
+        let found = detect_sample(sample);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= LANGUAGE_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(sample.into(), found);
+        found
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Compiled checks
 
-static BULLET_STAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^\s*\*[^\*].*$").unwrap());
-static BULLET_DASH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^\s*-.*$").unwrap());
-static HIGHLIGHT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\*[^\n\*]*\*").unwrap());
-static HIGHLIGHT_DOUBLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\*\*[^\n\*]*\*\*").unwrap());
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[.*?\]").unwrap());
-static TITLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<<[^\n]+>>").unwrap());
-static DIVIDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s?\*\*\*\s?").unwrap());
-static BLANK_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\n\s*\n").unwrap());
-static PS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"p\.\s?s\.").unwrap());
-static PPS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"p\.\s?p\.\s?s").unwrap());
+/// IFEval's `p\.\s?s\.` and `p\.\s?p\.\s?s` on the lowercased response, matched on the response
+/// itself: only `P` lowercases to `p` and only `S` to `s`, and no character lowercases to `.` or a
+/// space (see the test `postscript_patterns_need_no_lowercased_copy`).
+static PS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[pP]\.\s?[sS]\.").unwrap());
+static PPS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[pP]\.\s?[pP]\.\s?[sS]").unwrap());
 
 #[derive(Debug, Clone)]
 enum PostscriptMarker {
@@ -533,33 +578,68 @@ impl Verifier {
 
     /// Check one text as it is (no empty-response rule, no loose variants).
     pub fn check(&self, text: &str) -> Outcome {
-        let ctx = Ctx::new(text);
         match &self.kind {
-            Kind::Check(c) => run(c, &ctx),
+            Kind::Check(c) => run(c, &Subject::new(text, false), true),
             Kind::NotVerifiable(why) => outcome(false, why.clone()),
         }
     }
 }
 
-/// One text being checked, with what several checks share computed once.
-struct Ctx<'a> {
-    text: &'a str,
+/// One text being checked: the response or one of its loose variants, with what several checks
+/// share computed once, and only when a check asks for it.
+struct Subject<'a> {
+    /// The response, or a slice of it.
+    source: &'a str,
+    /// The text is `source` with every `*` removed, built only when a check reads it whole.
+    strip: bool,
+    stripped: OnceCell<String>,
     lower: OnceCell<String>,
+    language: OnceCell<Option<&'static str>>,
 }
 
-impl<'a> Ctx<'a> {
-    fn new(text: &'a str) -> Self {
-        Ctx { text, lower: OnceCell::new() }
+impl<'a> Subject<'a> {
+    fn new(source: &'a str, strip: bool) -> Self {
+        Subject { source, strip, stripped: OnceCell::new(), lower: OnceCell::new(), language: OnceCell::new() }
+    }
+
+    fn text(&self) -> &str {
+        if self.strip {
+            self.stripped.get_or_init(|| self.source.replace('*', ""))
+        } else {
+            self.source
+        }
     }
 
     fn lower(&self) -> &str {
-        self.lower.get_or_init(|| self.text.to_lowercase())
+        self.lower.get_or_init(|| self.text().to_lowercase())
+    }
+
+    /// The language of the text's sample. A variant without asterisks builds its sample from the
+    /// head of its source, never the whole variant.
+    fn language(&self) -> Option<&'static str> {
+        *self.language.get_or_init(|| {
+            if !self.strip || self.stripped.get().is_some() {
+                return detect_cached(language_sample(self.text()));
+            }
+            let head = language_sample(self.source);
+            if !head.contains('*') {
+                // The first characters without asterisks are the first characters.
+                return detect_cached(head);
+            }
+            let sample: String = self.source.chars().filter(|&c| c != '*').take(LANGUAGE_SAMPLE_CHARS).collect();
+            detect_cached(&sample)
+        })
     }
 }
 
+/// A verdict whose reason is formatted only when `explain` (the loose variants need none).
+fn decide(followed: bool, explain: bool, reason: impl FnOnce() -> String) -> Outcome {
+    Outcome { followed, reason: if explain { reason() } else { String::new() } }
+}
+
 /// Count relation check with a reason "<n> <what>, needs <relation>".
-fn counted(n: u64, one: &str, many: &str, relation: Relation, value: u64) -> Outcome {
-    outcome(relation.holds(n, value), format!("{}, needs {}", plural(n, one, many), relation.describe(value)))
+fn counted(n: u64, one: &str, many: &str, relation: Relation, value: u64, explain: bool) -> Outcome {
+    decide(relation.holds(n, value), explain, || format!("{}, needs {}", plural(n, one, many), relation.describe(value)))
 }
 
 /// Python's `str.islower()`: some lowercase letter and no uppercase one.
@@ -640,244 +720,548 @@ fn count_sections(text: &str, splitter: &str) -> u64 {
     n
 }
 
-/// IFEval's `number_paragraphs`: split on `***` dividers; an empty paragraph between two dividers
-/// fails the check (`None`).
-fn paragraphs_by_divider(text: &str) -> Option<u64> {
-    let parts: Vec<&str> = DIVIDER.split(text).collect();
-    let last = parts.len() - 1;
-    let mut n = parts.len() as u64;
-    for (i, p) in parts.iter().enumerate() {
-        if p.trim().is_empty() {
-            if i == 0 || i == last {
-                n -= 1;
-            } else {
-                return None;
+/// `char::is_whitespace` (Unicode White_Space, regex's `\s`) of an ASCII byte.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+}
+
+/// The number of words of [`text::count_words`] (runs of word characters; each Han ideograph or
+/// kana a word of its own), counted without building spans: a byte scan on ASCII text.
+fn count_words(text: &str) -> u64 {
+    let mut n = 0u64;
+    let mut in_word = false;
+    if text.is_ascii() {
+        for &b in text.as_bytes() {
+            let w = b.is_ascii_alphanumeric() || b == b'_';
+            n += (w && !in_word) as u64;
+            in_word = w;
+        }
+        return n;
+    }
+    for c in text.chars() {
+        if !text::is_word_char(c) {
+            in_word = false;
+        } else if text::is_unspaced_cjk(c) {
+            n += 1;
+            in_word = false;
+        } else {
+            n += (!in_word) as u64;
+            in_word = true;
+        }
+    }
+    n
+}
+
+/// Non-whitespace characters.
+fn count_non_space(text: &str) -> u64 {
+    if text.is_ascii() {
+        text.bytes().filter(|&b| !ascii_space(b)).count() as u64
+    } else {
+        text.chars().filter(|c| !c.is_whitespace()).count() as u64
+    }
+}
+
+/// The byte after the whitespace (`\s*`, line ends included) that starts at `pos`.
+fn skip_space(text: &str, mut pos: usize) -> usize {
+    let b = text.as_bytes();
+    while pos < b.len() {
+        if b[pos] < 0x80 {
+            if !ascii_space(b[pos]) {
+                break;
+            }
+            pos += 1;
+        } else {
+            match text[pos..].chars().next() {
+                Some(c) if c.is_whitespace() => pos += c.len_utf8(),
+                _ => break,
             }
         }
+    }
+    pos
+}
+
+/// The next `\n` at or after `pos`, or the end of the text.
+fn next_newline(text: &str, pos: usize) -> usize {
+    text[pos..].find('\n').map_or(text.len(), |i| pos + i)
+}
+
+/// The first `n` copies of ASCII `c` in a row at or after `from` (as `text[from..].find("cc…")`,
+/// but by memchr on `c`, which std's substring search does not use).
+fn find_run(text: &str, from: usize, c: u8, n: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut pos = from;
+    while let Some(i) = text[pos..].find(c as char).map(|i| pos + i) {
+        let run = b[i..].iter().take(n).take_while(|&&x| x == c).count();
+        if run == n {
+            return Some(i);
+        }
+        // No run of `n` starts inside this shorter one.
+        pos = i + run;
+    }
+    None
+}
+
+/// The parts of `text` between runs of `n` asterisks, as `text.split("**…")`.
+fn split_stars(text: &str, n: usize) -> impl Iterator<Item = &str> {
+    let mut pos = Some(0);
+    std::iter::from_fn(move || {
+        let from = pos?;
+        match find_run(text, from, b'*', n) {
+            Some(i) => {
+                pos = Some(i + n);
+                Some(&text[from..i])
+            }
+            None => {
+                pos = None;
+                Some(&text[from..])
+            }
+        }
+    })
+}
+
+/// The first byte at or after `from` that is `a` or `b`.
+fn find_either(bytes: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
+    bytes[from..].iter().position(|&c| c == a || c == b).map(|i| from + i)
+}
+
+/// Bullet points: IFEval's `(?m)^\s*\*[^\*].*$` matches plus `(?m)^\s*-.*$` matches, counted by
+/// a scan of line starts instead of the two regexes. As with the regexes, `\s*` may run over
+/// blank lines and `[^\*]` may be the line's own `\n` (the match then takes the next line too).
+fn count_bullets(text: &str) -> u64 {
+    line_start_matches(text, b'*') + line_start_matches(text, b'-')
+}
+
+fn line_start_matches(text: &str, marker: u8) -> u64 {
+    let b = text.as_bytes();
+    let mut n = 0;
+    let mut line = 0;
+    loop {
+        // Every line start up to `q`'s line leads to the same `q`, so one try covers them.
+        let q = skip_space(text, line);
+        if q >= b.len() {
+            return n;
+        }
+        let mut end = None;
+        if b[q] == marker {
+            if marker != b'*' {
+                end = Some(next_newline(text, q + 1));
+            } else if let Some(c) = text[q + 1..].chars().next().filter(|&c| c != '*') {
+                end = Some(next_newline(text, q + 1 + c.len_utf8()));
+            }
+        }
+        let stop = match end {
+            Some(e) => {
+                n += 1;
+                e
+            }
+            None => next_newline(text, q),
+        };
+        if stop >= b.len() {
+            return n;
+        }
+        line = stop + 1;
+    }
+}
+
+/// Highlights: non-empty `\*[^\n\*]*\*` plus non-empty `\*\*[^\n\*]*\*\*` (IFEval's), found by
+/// scanning from each `*` rather than by the two regexes.
+fn count_highlights(text: &str) -> u64 {
+    let b = text.as_bytes();
+    let filled = |from: usize, to: usize| !text[from..to].trim().is_empty();
+    let mut n = 0;
+    let mut pos = 0;
+    while let Some(i) = text[pos..].find('*').map(|i| pos + i) {
+        match find_either(b, i + 1, b'*', b'\n') {
+            None => break,
+            Some(j) if b[j] == b'*' => {
+                n += filled(i + 1, j) as u64;
+                pos = j + 1;
+            }
+            Some(j) => pos = j + 1,
+        }
+    }
+    let mut pos = 0;
+    while let Some(i) = find_run(text, pos, b'*', 2) {
+        match find_either(b, i + 2, b'*', b'\n') {
+            None => break,
+            Some(j) if b[j] == b'*' && b.get(j + 1) == Some(&b'*') => {
+                n += filled(i + 2, j) as u64;
+                pos = j + 2;
+            }
+            Some(_) => pos = i + 1,
+        }
+    }
+    n
+}
+
+/// Placeholders: `\[.*?\]` matches, from a `[` to the first `]` on the same line.
+fn count_placeholders(text: &str) -> u64 {
+    let b = text.as_bytes();
+    let mut n = 0;
+    let mut pos = 0;
+    while let Some(i) = text[pos..].find('[').map(|i| pos + i) {
+        match find_either(b, i + 1, b']', b'\n') {
+            None => break,
+            Some(j) => {
+                n += (b[j] == b']') as u64;
+                pos = j + 1;
+            }
+        }
+    }
+    n
+}
+
+/// The first non-empty `<<[^\n]+>>`: on a line, the regex runs from the first `<<` to the last
+/// `>>` (at least one character between), and nothing else on that line can match.
+fn find_title(text: &str) -> Option<&str> {
+    let mut pos = 0;
+    while let Some(i) = find_run(text, pos, b'<', 2) {
+        let e = next_newline(text, i);
+        let line = &text[i..e];
+        if let Some(j) = line.rfind(">>").filter(|&j| j >= 3) {
+            let m = &line[..j + 2];
+            if !m.trim_start_matches('<').trim_end_matches('>').trim().is_empty() {
+                return Some(m);
+            }
+        }
+        if e >= text.len() {
+            return None;
+        }
+        pos = e + 1;
+    }
+    None
+}
+
+/// Occurrences of the ASCII `letter` (lowercase) in an ASCII text once lowercased, without the copy.
+fn count_ascii_letter(text: &str, letter: u8) -> u64 {
+    text.bytes().filter(|b| b.to_ascii_lowercase() == letter).count() as u64
+}
+
+/// Does the lowercased `text` start with `phrase` (lowercase)? `None` when the head of the text
+/// is not ASCII (the caller then lowercases the text).
+fn ascii_head_is(text: &str, phrase: &str) -> Option<bool> {
+    let head = text.as_bytes().get(..phrase.len())?;
+    head.is_ascii().then(|| head.iter().zip(phrase.as_bytes()).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+/// Does the lowercased `text` end with `phrase` (lowercase)? `None` when the tail is not ASCII.
+fn ascii_tail_is(text: &str, phrase: &str) -> Option<bool> {
+    let tail = text.as_bytes().get(text.len().checked_sub(phrase.len())?..)?;
+    tail.is_ascii().then(|| tail.iter().zip(phrase.as_bytes()).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+/// All-capital words: whitespace tokens that, edge punctuation trimmed, are `isupper`. On ASCII
+/// text a token counts when it has a capital and no lowercase letter (trimmed edges hold no letter).
+fn count_capital_words(text: &str) -> u64 {
+    if !text.is_ascii() {
+        return text
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty() && is_upper(w))
+            .count() as u64;
+    }
+    let (mut n, mut upper, mut lower) = (0u64, false, false);
+    for &b in text.as_bytes() {
+        if ascii_space(b) {
+            n += (upper && !lower) as u64;
+            upper = false;
+            lower = false;
+        } else {
+            upper |= b.is_ascii_uppercase();
+            lower |= b.is_ascii_lowercase();
+        }
+    }
+    n + (upper && !lower) as u64
+}
+
+/// IFEval's `number_paragraphs`: split on `***` dividers; an empty paragraph between two dividers
+/// fails the check (`None`). IFEval splits on `\s?\*\*\*\s?`: the optional spaces only move
+/// whitespace between parts that are trimmed anyway, so splitting on `***` finds the same parts.
+fn paragraphs_by_divider(text: &str) -> Option<u64> {
+    let mut parts = split_stars(text, 3).peekable();
+    let mut n = 0u64;
+    let mut first = true;
+    while let Some(p) = parts.next() {
+        if !p.trim().is_empty() {
+            n += 1;
+        } else if !first && parts.peek().is_some() {
+            return None;
+        }
+        first = false;
     }
     Some(n)
 }
 
+/// Non-empty parts of a split on `\n\s*\n`: runs of text separated by whitespace that holds two
+/// `\n` or more.
 fn paragraphs_by_blank_line(text: &str) -> u64 {
-    BLANK_LINE.split(text).filter(|p| !p.trim().is_empty()).count() as u64
+    let (mut n, mut newlines) = (0u64, 2usize);
+    let mut see = |c: char| {
+        if c == '\n' {
+            newlines += 1;
+        } else if !c.is_whitespace() {
+            n += (newlines >= 2) as u64;
+            newlines = 0;
+        }
+    };
+    if text.is_ascii() {
+        text.bytes().for_each(|b| see(b as char));
+    } else {
+        text.chars().for_each(see);
+    }
+    n
 }
 
-fn run(check: &Check, ctx: &Ctx) -> Outcome {
-    let text = ctx.text;
+/// Check one text; the reason is formatted only when `explain`.
+fn run(check: &Check, s: &Subject, explain: bool) -> Outcome {
+    match check {
+        Check::Language { code } => {
+            return match s.language() {
+                None => decide(true, explain, || "no language detectable; counted as followed, as IFEval does".into()),
+                Some(found) => decide(found == code, explain, || {
+                    format!("detected {} ({found}), needs {} ({code})", language_name(found), language_name(code))
+                }),
+            };
+        }
+        Check::Postscript { marker: marker @ (PostscriptMarker::Ps | PostscriptMarker::Pps), shown } => {
+            // IFEval's pattern on the lowercased response, matched on the response as it is.
+            let re = if matches!(marker, PostscriptMarker::Ps) { &*PS } else { &*PPS };
+            let ok = re.is_match(s.text());
+            return decide(ok, explain, || if ok { format!("has a postscript {shown}") } else { format!("no postscript {shown}") });
+        }
+        _ => {}
+    }
+    let text = s.text();
     match check {
         Check::Length { unit, relation, value, split } => match unit {
-            Unit::Words => counted(text::count_words(text) as u64, "word", "words", *relation, *value),
-            Unit::Sentences => counted(text::count_sentences(text) as u64, "sentence", "sentences", *relation, *value),
-            Unit::Chars => {
-                let n = text.chars().filter(|c| !c.is_whitespace()).count() as u64;
-                counted(n, "non-space character", "non-space characters", *relation, *value)
+            Unit::Words => counted(count_words(text), "word", "words", *relation, *value, explain),
+            Unit::Sentences => {
+                counted(text::count_sentences(text) as u64, "sentence", "sentences", *relation, *value, explain)
             }
+            Unit::Chars => counted(count_non_space(text), "non-space character", "non-space characters", *relation, *value, explain),
             Unit::Paragraphs => {
                 let divider = match split {
                     ParagraphSplit::Divider => true,
                     ParagraphSplit::BlankLine => false,
-                    ParagraphSplit::Auto => text.contains("***"),
+                    ParagraphSplit::Auto => find_run(text, 0, b'*', 3).is_some(),
                 };
-                if divider {
+                let (n, how) = if divider {
                     match paragraphs_by_divider(text) {
-                        Some(n) => {
-                            let mut o = counted(n, "paragraph", "paragraphs", *relation, *value);
-                            o.reason.push_str(" (separated by ***)");
-                            o
-                        }
-                        None => outcome(false, "an empty paragraph between two *** dividers".into()),
+                        Some(n) => (n, "***"),
+                        None => return decide(false, explain, || "an empty paragraph between two *** dividers".into()),
                     }
                 } else {
-                    let mut o = counted(paragraphs_by_blank_line(text), "paragraph", "paragraphs", *relation, *value);
-                    o.reason.push_str(" (separated by blank lines)");
-                    o
-                }
+                    (paragraphs_by_blank_line(text), "blank lines")
+                };
+                decide(relation.holds(n, *value), explain, || {
+                    format!("{}, needs {} (separated by {how})", plural(n, "paragraph", "paragraphs"), relation.describe(*value))
+                })
             }
         },
         Check::BulletPoints { relation, value } => {
-            let n = (BULLET_STAR.find_iter(text).count() + BULLET_DASH.find_iter(text).count()) as u64;
-            counted(n, "bullet point", "bullet points", *relation, *value)
+            counted(count_bullets(text), "bullet point", "bullet points", *relation, *value, explain)
         }
         Check::Highlights { relation, value } => {
-            let single = HIGHLIGHT.find_iter(text).filter(|m| !m.as_str().trim_matches('*').trim().is_empty()).count();
-            let double = HIGHLIGHT_DOUBLE.find_iter(text).filter(|m| !m.as_str()[2..m.len() - 2].trim().is_empty()).count();
-            counted((single + double) as u64, "highlighted section", "highlighted sections", *relation, *value)
+            counted(count_highlights(text), "highlighted section", "highlighted sections", *relation, *value, explain)
         }
         Check::Placeholders { relation, value } => {
-            counted(PLACEHOLDER.find_iter(text).count() as u64, "placeholder", "placeholders", *relation, *value)
+            counted(count_placeholders(text), "placeholder", "placeholders", *relation, *value, explain)
         }
         Check::Sections { splitter, case_insensitive, relation, value } => {
-            let n = if *case_insensitive { count_sections(ctx.lower(), splitter) } else { count_sections(text, splitter) };
-            let mut o = counted(n, "section", "sections", *relation, *value);
-            o.reason = format!("{} (marked {splitter:?} + number)", o.reason);
-            o
+            let n = if *case_insensitive { count_sections(s.lower(), splitter) } else { count_sections(text, splitter) };
+            decide(relation.holds(n, *value), explain, || {
+                format!("{}, needs {} (marked {splitter:?} + number)", plural(n, "section", "sections"), relation.describe(*value))
+            })
         }
         Check::ParagraphFirstWord { num, nth, word } => {
-            let parts: Vec<&str> = text.split("\n\n").collect();
-            let count = parts.iter().filter(|p| !p.trim().is_empty()).count() as u64;
-            if *nth > count {
-                return outcome(false, format!("{}, paragraph {nth} is missing", plural(count, "paragraph", "paragraphs")));
+            let mut count = 0u64;
+            let mut nth_part = None;
+            for (i, p) in text.split("\n\n").enumerate() {
+                if i as u64 + 1 == *nth {
+                    nth_part = Some(p);
+                }
+                count += !p.trim().is_empty() as u64;
             }
-            let para = parts[(*nth - 1) as usize].trim();
+            if *nth > count {
+                return decide(false, explain, || {
+                    format!("{}, paragraph {nth} is missing", plural(count, "paragraph", "paragraphs"))
+                });
+            }
+            // There are at least `nth` parts, since there are `nth` non-empty ones.
+            let para = nth_part.unwrap_or("").trim();
             if para.is_empty() {
-                return outcome(false, format!("paragraph {nth} is empty"));
+                return decide(false, explain, || format!("paragraph {nth} is empty"));
             }
             let first = para.split_whitespace().next().unwrap_or("");
             let first = first.trim_start_matches('\'').trim_start_matches('"');
-            let found: String = first
-                .chars()
-                .take_while(|c| !matches!(c, '.' | ',' | '?' | '!' | '\'' | '"'))
-                .flat_map(char::to_lowercase)
-                .collect();
+            let first = &first[..first.find(['.', ',', '?', '!', '\'', '"']).unwrap_or(first.len())];
             let count_ok = num.is_none_or(|n| n == count);
-            let word_ok = found == *word;
-            let counts = match num {
-                Some(n) => format!("{}, needs {n}; ", plural(count, "paragraph", "paragraphs")),
-                None => String::new(),
+            let word_ok = if first.is_ascii() {
+                first.len() == word.len() && first.bytes().zip(word.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b)
+            } else {
+                first.chars().flat_map(char::to_lowercase).eq(word.chars())
             };
-            outcome(count_ok && word_ok, format!("{counts}paragraph {nth} starts with {found:?}, needs {word:?}"))
+            decide(count_ok && word_ok, explain, || {
+                let found: String = first.chars().flat_map(char::to_lowercase).collect();
+                let counts = match num {
+                    Some(n) => format!("{}, needs {n}; ", plural(count, "paragraph", "paragraphs")),
+                    None => String::new(),
+                };
+                format!("{counts}paragraph {nth} starts with {found:?}, needs {word:?}")
+            })
         }
         Check::Json => {
-            let s = text.trim();
-            let s = s.strip_prefix("```json").unwrap_or(s);
-            let s = s.strip_prefix("```Json").unwrap_or(s);
-            let s = s.strip_prefix("```JSON").unwrap_or(s);
-            let s = s.strip_prefix("```").unwrap_or(s);
-            let s = s.strip_suffix("```").unwrap_or(s);
-            match serde_json::from_str::<serde::de::IgnoredAny>(s.trim()) {
-                Ok(_) => outcome(true, "valid JSON".into()),
-                Err(e) => outcome(false, format!("not valid JSON: {e}")),
+            let t = text.trim();
+            let t = t.strip_prefix("```json").unwrap_or(t);
+            let t = t.strip_prefix("```Json").unwrap_or(t);
+            let t = t.strip_prefix("```JSON").unwrap_or(t);
+            let t = t.strip_prefix("```").unwrap_or(t);
+            let t = t.strip_suffix("```").unwrap_or(t);
+            match serde_json::from_str::<serde::de::IgnoredAny>(t.trim()) {
+                Ok(_) => decide(true, explain, || "valid JSON".into()),
+                Err(e) => decide(false, explain, || format!("not valid JSON: {e}")),
             }
         }
-        Check::Title => {
-            let found = TITLE.find_iter(text).find(|m| !m.as_str().trim_start_matches('<').trim_end_matches('>').trim().is_empty());
-            match found {
-                Some(m) => outcome(true, format!("title {}", m.as_str())),
-                None => outcome(false, "no title in <<double angular brackets>>".into()),
-            }
-        }
+        Check::Title => match find_title(text) {
+            Some(m) => decide(true, explain, || format!("title {m}")),
+            None => decide(false, explain, || "no title in <<double angular brackets>>".into()),
+        },
         Check::Constrained { options } => {
             let t = text.trim();
             match options.iter().find(|o| t.contains(o.as_str())) {
-                Some(o) => outcome(true, format!("contains {o:?}")),
-                None => outcome(false, format!("contains none of {options:?}")),
+                Some(o) => decide(true, explain, || format!("contains {o:?}")),
+                None => decide(false, explain, || format!("contains none of {options:?}")),
             }
         }
         Check::TwoResponses => {
-            let parts: Vec<&str> = text.split("******").collect();
-            let last = parts.len() - 1;
-            let mut valid = Vec::new();
-            for (i, p) in parts.iter().enumerate() {
-                if p.trim().is_empty() {
-                    if i != 0 && i != last {
-                        return outcome(false, "an empty response between two ****** separators".into());
+            let mut valid: [&str; 2] = ["", ""];
+            let mut n = 0usize;
+            let mut parts = split_stars(text, 6).peekable();
+            let mut first = true;
+            while let Some(p) = parts.next() {
+                let p = p.trim();
+                let inner = !first && parts.peek().is_some();
+                first = false;
+                if p.is_empty() {
+                    if inner {
+                        return decide(false, explain, || "an empty response between two ****** separators".into());
                     }
                 } else {
-                    valid.push(p.trim());
+                    if n < 2 {
+                        valid[n] = p;
+                    }
+                    n += 1;
                 }
             }
-            match valid.len() {
-                2 if valid[0] != valid[1] => outcome(true, "two different responses separated by ******".into()),
-                2 => outcome(false, "the two responses are identical".into()),
-                n => outcome(false, format!("{}, needs 2 separated by ******", plural(n as u64, "response", "responses"))),
+            match n {
+                2 if valid[0] != valid[1] => decide(true, explain, || "two different responses separated by ******".into()),
+                2 => decide(false, explain, || "the two responses are identical".into()),
+                n => decide(false, explain, || format!("{}, needs 2 separated by ******", plural(n as u64, "response", "responses"))),
             }
         }
         Check::Keywords { words } => {
-            let lower = ctx.lower();
-            let missing: Vec<&String> = words.iter().filter(|w| !lower.contains(w.as_str())).collect();
-            if missing.is_empty() {
-                outcome(true, format!("contains {words:?}"))
-            } else {
-                outcome(false, format!("missing {missing:?}"))
-            }
+            let lower = s.lower();
+            let ok = words.iter().all(|w| lower.contains(w.as_str()));
+            decide(ok, explain, || {
+                if ok {
+                    format!("contains {words:?}")
+                } else {
+                    format!("missing {:?}", words.iter().filter(|w| !lower.contains(w.as_str())).collect::<Vec<_>>())
+                }
+            })
         }
         Check::KeywordFrequency { keyword, relation, value } => {
-            let n = ctx.lower().matches(keyword.as_str()).count() as u64;
-            let o = counted(n, "time", "times", *relation, *value);
-            outcome(o.followed, format!("{keyword:?} {}", o.reason))
+            let n = s.lower().matches(keyword.as_str()).count() as u64;
+            decide(relation.holds(n, *value), explain, || {
+                format!("{keyword:?} {}, needs {}", plural(n, "time", "times"), relation.describe(*value))
+            })
         }
         Check::Forbidden { words } => {
-            let lower = ctx.lower();
-            let used: Vec<&String> = words.iter().filter(|w| contains_word(lower, w)).collect();
-            if used.is_empty() {
-                outcome(true, format!("none of {words:?}"))
-            } else {
-                outcome(false, format!("uses {used:?}"))
-            }
+            let lower = s.lower();
+            let ok = !words.iter().any(|w| contains_word(lower, w));
+            decide(ok, explain, || {
+                if ok {
+                    format!("none of {words:?}")
+                } else {
+                    format!("uses {:?}", words.iter().filter(|w| contains_word(lower, w)).collect::<Vec<_>>())
+                }
+            })
         }
         Check::LetterFrequency { letter, relation, value } => {
-            let n = ctx.lower().chars().filter(|c| c == letter).count() as u64;
-            let o = counted(n, "time", "times", *relation, *value);
-            outcome(o.followed, format!("letter {letter:?} {}", o.reason))
+            let n = if letter.is_ascii() && text.is_ascii() {
+                count_ascii_letter(text, *letter as u8)
+            } else {
+                s.lower().chars().filter(|c| c == letter).count() as u64
+            };
+            decide(relation.holds(n, *value), explain, || {
+                format!("letter {letter:?} {}, needs {}", plural(n, "time", "times"), relation.describe(*value))
+            })
         }
         Check::Lowercase => {
-            if is_lower(text) {
-                outcome(true, "all lowercase".into())
-            } else {
+            let ok = is_lower(text);
+            decide(ok, explain, || {
+                if ok {
+                    return "all lowercase".into();
+                }
                 let n = text.chars().filter(|c| c.is_uppercase()).count() as u64;
-                let why = if n == 0 { "no letters".to_string() } else { plural(n, "capital letter", "capital letters") };
-                outcome(false, why)
-            }
+                if n == 0 { "no letters".to_string() } else { plural(n, "capital letter", "capital letters") }
+            })
         }
         Check::Uppercase => {
-            if is_upper(text) {
-                outcome(true, "all capitals".into())
-            } else {
+            let ok = is_upper(text);
+            decide(ok, explain, || {
+                if ok {
+                    return "all capitals".into();
+                }
                 let n = text.chars().filter(|c| c.is_lowercase()).count() as u64;
-                let why = if n == 0 { "no letters".to_string() } else { plural(n, "lowercase letter", "lowercase letters") };
-                outcome(false, why)
-            }
+                if n == 0 { "no letters".to_string() } else { plural(n, "lowercase letter", "lowercase letters") }
+            })
         }
         Check::CapitalWords { relation, value } => {
-            let n = text
-                .split_whitespace()
-                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-                .filter(|w| !w.is_empty() && is_upper(w))
-                .count() as u64;
-            counted(n, "all-capital word", "all-capital words", *relation, *value)
+            counted(count_capital_words(text), "all-capital word", "all-capital words", *relation, *value, explain)
         }
         Check::NoCommas => {
-            if !text.contains(',') && !text.contains('，') {
-                return outcome(true, "no commas".into());
-            }
-            let n = text.matches(',').count() as u64 + text.matches('，').count() as u64;
-            outcome(false, plural(n, "comma", "commas"))
+            let ok = !text.contains(',') && !text.contains('，');
+            decide(ok, explain, || {
+                if ok {
+                    "no commas".into()
+                } else {
+                    plural(text.matches(',').count() as u64 + text.matches('，').count() as u64, "comma", "commas")
+                }
+            })
         }
         Check::Quotation => {
             let t = text.trim();
             let ok = t.chars().nth(1).is_some() && t.starts_with('"') && t.ends_with('"');
-            outcome(ok, if ok { "wrapped in double quotes".into() } else { "not wrapped in double quotes".into() })
+            decide(ok, explain, || if ok { "wrapped in double quotes".into() } else { "not wrapped in double quotes".into() })
         }
-        Check::Language { code } => match detect_language(text) {
-            None => outcome(true, "no language detectable; counted as followed, as IFEval does".into()),
-            Some(found) => outcome(
-                found == code,
-                format!("detected {} ({found}), needs {} ({code})", language_name(found), language_name(code)),
-            ),
-        },
         Check::StartPhrase { phrase } => {
-            let t = ctx.lower().trim_start().trim_start_matches('"').trim_start();
-            let ok = t.starts_with(phrase.as_str());
-            outcome(ok, if ok { format!("starts with {phrase:?}") } else { format!("does not start with {phrase:?}") })
+            // Lowercasing changes no space or `"`, so trimming before or after it is the same.
+            let t = text.trim_start().trim_start_matches('"').trim_start();
+            let ok = ascii_head_is(t, phrase)
+                .unwrap_or_else(|| s.lower().trim_start().trim_start_matches('"').trim_start().starts_with(phrase.as_str()));
+            decide(ok, explain, || if ok { format!("starts with {phrase:?}") } else { format!("does not start with {phrase:?}") })
         }
         Check::EndPhrase { phrase } => {
-            let t = text.trim().trim_matches('"').to_lowercase();
-            let ok = t.ends_with(phrase.as_str());
-            outcome(ok, if ok { format!("ends with {phrase:?}") } else { format!("does not end with {phrase:?}") })
+            let t = text.trim().trim_matches('"');
+            let ok = ascii_tail_is(t, phrase).unwrap_or_else(|| t.to_lowercase().ends_with(phrase.as_str()));
+            decide(ok, explain, || if ok { format!("ends with {phrase:?}") } else { format!("does not end with {phrase:?}") })
         }
         Check::Postscript { marker, shown } => {
-            let lower = ctx.lower();
             let ok = match marker {
-                PostscriptMarker::Ps => PS.is_match(lower),
-                PostscriptMarker::Pps => PPS.is_match(lower),
-                PostscriptMarker::Literal(m) => lower.contains(m.as_str()),
+                PostscriptMarker::Literal(m) => s.lower().contains(m.as_str()),
+                _ => unreachable!("handled above"),
             };
-            outcome(ok, if ok { format!("has a postscript {shown}") } else { format!("no postscript {shown}") })
+            decide(ok, explain, || if ok { format!("has a postscript {shown}") } else { format!("no postscript {shown}") })
         }
         Check::RepeatPrompt { prompt } => {
-            let ok = ctx.lower().trim_start().starts_with(prompt.as_str());
-            outcome(ok, if ok { "starts with the prompt".into() } else { "does not start with the prompt, word for word".into() })
+            let t = text.trim_start();
+            let ok = ascii_head_is(t, prompt).unwrap_or_else(|| s.lower().trim_start().starts_with(prompt.as_str()));
+            decide(ok, explain, || {
+                if ok { "starts with the prompt".into() } else { "does not start with the prompt, word for word".into() }
+            })
         }
+        Check::Language { .. } => unreachable!("handled above"),
     }
 }
 
@@ -896,10 +1280,11 @@ pub fn check_response(response: &str, max_bytes: usize) -> Result<()> {
 }
 
 /// The loose variants after the original, in IFEval's order, as (index into [`LOOSE_VARIANTS`],
-/// text). Variants without the first/last line are slices of the response; only those without
-/// asterisks are copies, and only when the response has an asterisk. A variant that is empty, or
-/// equal to one before it, is left out: its verdict could not differ.
-fn loose_variants(response: &str) -> Vec<(usize, Cow<'_, str>)> {
+/// text to check). Nothing is copied here: variants without the first/last line are slices of the
+/// response, and a variant without asterisks is built only if a check reads it whole. Left out,
+/// since their verdict could not differ: a variant that is empty, a variant without asterisks of
+/// a text that has none (it equals the variant before it), a slice equal to one before it.
+fn loose_variants(response: &str) -> Vec<(usize, Subject<'_>)> {
     let first_nl = response.find('\n');
     let last_nl = response.rfind('\n');
     let first = first_nl.map_or("", |i| response[i + 1..].trim());
@@ -908,39 +1293,90 @@ fn loose_variants(response: &str) -> Vec<(usize, Cow<'_, str>)> {
         (Some(a), Some(b)) if a < b => response[a + 1..b].trim(),
         _ => "",
     };
+    // Some text is left once the asterisks are gone.
+    let filled = |t: &str| !t.chars().all(|c| c == '*' || c.is_whitespace());
     let star = response.contains('*');
-    let revised = |s: &str| Cow::Owned(s.replace('*', ""));
-    let mut candidates: Vec<(usize, Cow<str>)> = Vec::with_capacity(7);
-    if star {
-        candidates.push((1, revised(response)));
+    let mut out: Vec<(usize, Subject)> = Vec::with_capacity(7);
+    let mut slices: Vec<&str> = Vec::with_capacity(4);
+    slices.push(response);
+    if star && filled(response) {
+        out.push((1, Subject::new(response, true)));
     }
-    candidates.push((2, Cow::Borrowed(first)));
-    candidates.push((3, Cow::Borrowed(last)));
-    candidates.push((4, Cow::Borrowed(both)));
-    if star {
-        candidates.push((5, revised(first)));
-        candidates.push((6, revised(last)));
-        candidates.push((7, revised(both)));
-    }
-    let mut out: Vec<(usize, Cow<str>)> = Vec::with_capacity(candidates.len());
-    for (i, text) in candidates {
-        if text.trim().is_empty() || text.as_ref() == response || out.iter().any(|(_, t)| t.as_ref() == text.as_ref()) {
-            continue;
+    for (i, text) in [(2, first), (3, last), (4, both)] {
+        if !text.is_empty() && !slices.contains(&text) {
+            slices.push(text);
+            out.push((i, Subject::new(text, false)));
         }
-        out.push((i, text));
+    }
+    if star {
+        let mut stripped: Vec<&str> = Vec::with_capacity(3);
+        for (i, text) in [(5, first), (6, last), (7, both)] {
+            // Empty once the asterisks are gone, or the same text as a variant before it.
+            if text.contains('*') && filled(text) && !stripped.contains(&text) {
+                stripped.push(text);
+                out.push((i, Subject::new(text, true)));
+            }
+        }
     }
     out
+}
+
+/// Is `n` too small for the relation, so that no smaller count can satisfy it either?
+fn too_few(relation: Relation, n: u64, v: u64) -> bool {
+    let n = n as u128;
+    let v = v as u128;
+    match relation {
+        Relation::AtLeast | Relation::Exactly => n < v,
+        Relation::MoreThan => n <= v,
+        Relation::About => 10 * n < 9 * v,
+        Relation::AtMost | Relation::LessThan => false,
+    }
+}
+
+/// Can no loose variant pass a check that the response failed? True only when the check counts
+/// something that no variant has more of than the response (a variant is the response without
+/// whole lines, trimmed, and/or without `*`), and the response already has too few:
+///
+/// - words and non-space characters: removing lines or `*` removes or merges words, never adds;
+/// - all-capital words: tokens never merge or split (`*` is not a space), a `*` is neither a
+///   letter nor cased, and every cased character is alphanumeric, so trimming keeps it;
+/// - a letter, or a keyword when the response has no `*`: lowercasing maps each character on
+///   its own (except `Σ`, whose final form depends on its neighbours: left out);
+/// - placeholders and highlights: matches never cross a line; without `*` there is no highlight.
+fn loose_cannot_pass(check: &Check, s: &Subject, star: bool) -> bool {
+    let text = s.text();
+    let sigma = |t: &str| t.contains(['σ', 'ς']);
+    match check {
+        Check::Length { unit: Unit::Words, relation, value, .. } => too_few(*relation, count_words(text), *value),
+        Check::Length { unit: Unit::Chars, relation, value, .. } => too_few(*relation, count_non_space(text), *value),
+        Check::CapitalWords { relation, value } => too_few(*relation, count_capital_words(text), *value),
+        Check::Placeholders { relation, value } => too_few(*relation, count_placeholders(text), *value),
+        Check::Highlights { relation, value } => too_few(*relation, count_highlights(text), *value),
+        Check::LetterFrequency { letter, relation, value } if !matches!(letter, 'σ' | 'ς') => {
+            let n = if letter.is_ascii() && text.is_ascii() {
+                count_ascii_letter(text, *letter as u8)
+            } else {
+                s.lower().chars().filter(|c| c == letter).count() as u64
+            };
+            too_few(*relation, n, *value)
+        }
+        Check::KeywordFrequency { keyword, relation, value } if !star && !sigma(keyword) => {
+            too_few(*relation, s.lower().matches(keyword.as_str()).count() as u64, *value)
+        }
+        _ => false,
+    }
 }
 
 /// Verify one response against compiled requirements: strict and loose, per requirement.
 ///
 /// Windows line ends are read as `\n`. An empty or whitespace-only response follows nothing
-/// (IFEval). The loose variants are computed once per response, and only if some requirement
-/// failed the strict check.
+/// (IFEval). A requirement that the response follows as it is follows the loose rule too, so the
+/// loose variants are tried only for requirements that failed, in IFEval's order, stopping at the
+/// first that passes; they are set up once per response and built only as far as a check needs.
 pub fn verify(response: &str, verifiers: &[Verifier]) -> Vec<Verdict> {
     let response: Cow<str> = if response.contains('\r') { Cow::Owned(response.replace("\r\n", "\n")) } else { Cow::Borrowed(response) };
     let empty = response.trim().is_empty();
-    let ctx = Ctx::new(&response);
+    let subject = Subject::new(&response, false);
     let mut verdicts: Vec<Verdict> = verifiers
         .iter()
         .map(|v| match &v.kind {
@@ -952,7 +1388,7 @@ pub fn verify(response: &str, verifiers: &[Verifier]) -> Vec<Verdict> {
                 reason: why.clone(),
             },
             Kind::Check(c) => {
-                let o = if empty { outcome(false, "empty response".into()) } else { run(c, &ctx) };
+                let o = if empty { outcome(false, "empty response".into()) } else { run(c, &subject, true) };
                 Verdict {
                     status: if o.followed { Status::Followed } else { Status::Violated },
                     strict: Some(o.followed),
@@ -963,21 +1399,19 @@ pub fn verify(response: &str, verifiers: &[Verifier]) -> Vec<Verdict> {
             }
         })
         .collect();
-    if verdicts.iter().any(|v| v.loose == Some(false)) && !empty {
-        let variants = loose_variants(&response);
-        let ctxs: Vec<(usize, Ctx)> = variants.iter().map(|(i, s)| (*i, Ctx::new(s))).collect();
-        for (v, verdict) in verifiers.iter().zip(verdicts.iter_mut()) {
-            let Kind::Check(c) = &v.kind else { continue };
-            if verdict.loose != Some(false) {
-                continue;
-            }
-            for (i, vctx) in &ctxs {
-                if run(c, vctx).followed {
-                    verdict.loose = Some(true);
-                    verdict.loose_variant = Some(LOOSE_VARIANTS[*i]);
-                    break;
-                }
-            }
+    if empty || !verdicts.iter().any(|v| v.loose == Some(false)) {
+        return verdicts;
+    }
+    let variants = loose_variants(&response);
+    let star = response.contains('*');
+    for (v, verdict) in verifiers.iter().zip(verdicts.iter_mut()) {
+        let Kind::Check(c) = &v.kind else { continue };
+        if verdict.loose != Some(false) || loose_cannot_pass(c, &subject, star) {
+            continue;
+        }
+        if let Some((i, _)) = variants.iter().find(|(_, s)| run(c, s, false).followed) {
+            verdict.loose = Some(true);
+            verdict.loose_variant = Some(LOOSE_VARIANTS[*i]);
         }
     }
     verdicts
@@ -1191,8 +1625,174 @@ mod tests {
         assert_eq!(detect_language(t), detect_language(t));
         assert_eq!(detect_language("12345 !!!"), None);
         assert!(strict("response_language", json!({"language": "en"}), "12345"));
-        let long = "é".repeat(LANGUAGE_SAMPLE_BYTES);
+        let long = "é".repeat(LANGUAGE_SAMPLE_CHARS * 3);
         detect_language(&long);
+    }
+
+    /// Random texts made of the pieces the scanners look at.
+    fn random_texts(seed: u64, n: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "*", "**", "***", "******", " ", "  ", "\n", "\n\n", "\n \n", "\t", "-", "- ", "* ", "[", "]", "[x]", "<<",
+            ">>", "<", ">", "<<T>>", "a", "B", "word", "WORD", "Ab", "é", "É", "\u{2003}", "\u{85}", "\u{a0}", "p.", "P.",
+            "s.", "S", "p. s.", "P.P.S", "1", "_", "\"", "'", ".", ",", "!", "春天", "Σ", "ς", "İ", "K",
+        ];
+        let mut rng = crate::rng::Rng::for_key(seed, "verify");
+        (0..n)
+            .map(|_| {
+                let k = (rng.next_u64() % 30) as usize;
+                (0..k).map(|_| PIECES[(rng.next_u64() % PIECES.len() as u64) as usize]).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scanners_agree_with_the_ifeval_regexes() {
+        let re = |p: &str| Regex::new(p).unwrap();
+        let (star, dash) = (re(r"(?m)^\s*\*[^\*].*$"), re(r"(?m)^\s*-.*$"));
+        let (single, double) = (re(r"\*[^\n\*]*\*"), re(r"\*\*[^\n\*]*\*\*"));
+        let (placeholder, title) = (re(r"\[.*?\]"), re(r"<<[^\n]+>>"));
+        let (divider, blank) = (re(r"\s?\*\*\*\s?"), re(r"\n\s*\n"));
+        let (ps, pps) = (re(r"p\.\s?s\."), re(r"p\.\s?p\.\s?s"));
+        for t in random_texts(1, 20_000) {
+            let t = t.as_str();
+            assert_eq!(count_bullets(t), (star.find_iter(t).count() + dash.find_iter(t).count()) as u64, "{t:?}");
+            let highlights = single.find_iter(t).filter(|m| !m.as_str().trim_matches('*').trim().is_empty()).count()
+                + double.find_iter(t).filter(|m| !m.as_str()[2..m.len() - 2].trim().is_empty()).count();
+            assert_eq!(count_highlights(t), highlights as u64, "{t:?}");
+            assert_eq!(count_placeholders(t), placeholder.find_iter(t).count() as u64, "{t:?}");
+            let found = title.find_iter(t).find(|m| !m.as_str().trim_start_matches('<').trim_end_matches('>').trim().is_empty());
+            assert_eq!(find_title(t), found.map(|m| m.as_str()), "{t:?}");
+            let parts: Vec<&str> = divider.split(t).collect();
+            let by_regex = if parts.iter().enumerate().any(|(i, p)| p.trim().is_empty() && i != 0 && i != parts.len() - 1) {
+                None
+            } else {
+                Some(parts.iter().filter(|p| !p.trim().is_empty()).count() as u64)
+            };
+            assert_eq!(paragraphs_by_divider(t), by_regex, "{t:?}");
+            for n in [2, 3, 6] {
+                let stars = "*".repeat(n);
+                assert!(split_stars(t, n).eq(t.split(stars.as_str())), "{t:?} {n}");
+                assert_eq!(find_run(t, 0, b'<', 2), t.find("<<"), "{t:?}");
+            }
+            assert_eq!(paragraphs_by_blank_line(t), blank.split(t).filter(|p| !p.trim().is_empty()).count() as u64, "{t:?}");
+            assert_eq!(count_words(t), text::count_words(t) as u64, "{t:?}");
+            assert_eq!(count_non_space(t), t.chars().filter(|c| !c.is_whitespace()).count() as u64, "{t:?}");
+            let capitals = t
+                .split_whitespace()
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .filter(|w| !w.is_empty() && is_upper(w))
+                .count();
+            assert_eq!(count_capital_words(t), capitals as u64, "{t:?}");
+            let lower = t.to_lowercase();
+            assert_eq!(PS.is_match(t), ps.is_match(&lower), "{t:?}");
+            assert_eq!(PPS.is_match(t), pps.is_match(&lower), "{t:?}");
+            for phrase in ["p.", "word", "ab", "é", "\"a", "σ"] {
+                let head = t.trim_start().trim_start_matches('"').trim_start();
+                let slow = lower.trim_start().trim_start_matches('"').trim_start().starts_with(phrase);
+                assert!(ascii_head_is(head, phrase).is_none_or(|fast| fast == slow), "{t:?} {phrase:?}");
+                let tail = t.trim().trim_matches('"');
+                let slow = tail.to_lowercase().ends_with(phrase);
+                assert!(ascii_tail_is(tail, phrase).is_none_or(|fast| fast == slow), "{t:?} {phrase:?}");
+            }
+            if t.is_ascii() {
+                for letter in [b'a', b's', b'p'] {
+                    assert_eq!(count_ascii_letter(t, letter), lower.bytes().filter(|&b| b == letter).count() as u64);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cased_characters_are_alphanumeric() {
+        // What `loose_cannot_pass` relies on for all-capital words.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert!(!(c.is_uppercase() || c.is_lowercase()) || c.is_alphanumeric(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn postscript_patterns_need_no_lowercased_copy() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            if matches!(c, 'p' | 'P' | 's' | 'S' | '.') || c.is_whitespace() {
+                continue;
+            }
+            assert!(!c.to_lowercase().any(|l| matches!(l, 'p' | 's' | '.') || l.is_whitespace()), "{c:?}");
+        }
+    }
+
+    /// IFEval's loose rule as written: build all eight variants, take the first that passes.
+    fn naive_loose(response: &str, v: &Verifier) -> Option<&'static str> {
+        let lines: Vec<&str> = response.split('\n').collect();
+        let first = if lines.len() > 1 { lines[1..].join("\n").trim().to_string() } else { String::new() };
+        let last = if lines.len() > 1 { lines[..lines.len() - 1].join("\n").trim().to_string() } else { String::new() };
+        let both = if lines.len() > 2 { lines[1..lines.len() - 1].join("\n").trim().to_string() } else { String::new() };
+        let variants = [
+            response.to_string(),
+            response.replace('*', ""),
+            first.clone(),
+            last.clone(),
+            both.clone(),
+            first.replace('*', ""),
+            last.replace('*', ""),
+            both.replace('*', ""),
+        ];
+        variants
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !t.trim().is_empty() && v.check(t).followed)
+            .map(|(i, _)| LOOSE_VARIANTS[i])
+    }
+
+    #[test]
+    fn lazy_loose_variants_give_ifevals_first_passing_variant() {
+        let mut verifiers: Vec<Verifier> = cases().into_iter().map(|(t, p, _, _)| Verifier::new(t, &params(p)).unwrap()).collect();
+        for (t, p) in [
+            ("bullet_points", json!({"value": 1})),
+            ("highlighted_sections", json!({"value": 2})),
+            ("title", json!({})),
+            ("start_phrase", json!({"phrase": "word"})),
+            ("end_phrase", json!({"phrase": "word"})),
+            ("quotation", json!({})),
+            ("lowercase", json!({})),
+            ("length", json!({"unit": "words", "relation": "at_least", "value": 3})),
+            ("length", json!({"unit": "words", "relation": "about", "value": 4})),
+            ("length", json!({"unit": "chars", "relation": "more_than", "value": 8})),
+            ("capital_word_frequency", json!({"relation": "at_least", "value": 1})),
+            ("capital_word_frequency", json!({"relation": "exactly", "value": 2})),
+            ("letter_frequency", json!({"letter": "a", "relation": "at_least", "value": 2})),
+            ("letter_frequency", json!({"letter": "é", "relation": "exactly", "value": 1})),
+            ("keyword_frequency", json!({"keyword": "word", "relation": "at_least", "value": 2})),
+            ("keyword_frequency", json!({"keyword": "p.", "relation": "exactly", "value": 1})),
+            ("placeholders", json!({"relation": "at_least", "value": 1})),
+            ("highlighted_sections", json!({"relation": "exactly", "value": 1})),
+        ] {
+            verifiers.push(Verifier::new(t, &params(p)).unwrap());
+        }
+        for response in random_texts(2, 3_000) {
+            if response.trim().is_empty() || response.contains('\r') {
+                continue;
+            }
+            for (v, verdict) in verifiers.iter().zip(verify(&response, &verifiers)) {
+                assert_eq!(verdict.loose_variant, naive_loose(&response, v), "{} on {response:?}", v.rtype);
+                assert_eq!(verdict.loose, Some(verdict.loose_variant.is_some()));
+            }
+        }
+    }
+
+    #[test]
+    fn language_sample_is_capped_in_characters() {
+        let n = LANGUAGE_SAMPLE_CHARS;
+        assert_eq!(language_sample(&"é".repeat(n + 10)).chars().count(), n);
+        assert_eq!(language_sample(&"a".repeat(n + 10)).len(), n);
+        assert_eq!(language_sample("short"), "short");
+        // Text past the cap does not change the answer.
+        let fr = "Ceci est une phrase en français, écrite pour tester la détection de la langue. ".repeat(40);
+        let tail = " This is a long English tail, which the detector never reads at all.".repeat(200);
+        assert_eq!(detect_language(&(fr.clone() + &tail)), Some("fr"));
+        // The sample of a variant without asterisks is the head of the variant.
+        let starred = "*Ceci* est **une** phrase en français. ".repeat(100) + &tail;
+        let s = Subject::new(&starred, true);
+        assert_eq!(s.language(), detect_language(&starred.replace('*', "")));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Bindings of `wrl_core::verify`: one response, or an Arrow table of responses and their
 //! requirements, verified with the GIL released on all cores.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow_array::builder::{BooleanBuilder, Int64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
@@ -165,20 +169,113 @@ pub fn detect_language(py: Python<'_>, text: &str) -> Option<&'static str> {
     py.detach(|| verify::detect_language(text))
 }
 
-/// One input row of `verify_batch`, borrowed from the Arrow buffers.
+/// One input row of `verify_batch`, borrowed from the Arrow buffers; list cells are read by the
+/// worker that verifies the row, not up front.
 struct VerifyRow<'a> {
     row: usize,
-    id: Option<String>,
+    id: Option<Cow<'a, str>>,
     response: Cell<'a>,
     prompt: Cell<'a>,
-    ids: Result<Option<Vec<String>>, String>,
+    batch: &'a RecordBatch,
+    index: usize,
     kwargs: Cell<'a>,
-    reqs: Option<Result<Vec<wrl_core::Requirement>, String>>,
+    /// The list<struct> requirements column, when the batch has one and this row's cell is not null.
+    reqs: Option<&'a RequirementColumn>,
     reqs_json: Cell<'a>,
 }
 
+/// A row's requirements, compiled, with what the results repeat for every row that has them.
+struct Compiled {
+    items: Vec<Item>,
+    verifiers: Vec<Verifier>,
+    params_json: Vec<String>,
+    family: Vec<&'static str>,
+}
+
+type Compiling = Result<Arc<Compiled>, (&'static str, String)>;
+
+fn compile_items(items: wrl_core::Result<Vec<Item>>) -> Compiling {
+    let core = |e: CoreError| (e.kind(), e.to_string());
+    let items = items.map_err(core)?;
+    let verifiers = compile(&items).map_err(core)?;
+    let params_json = items.iter().map(|it| wrl_core::model::params_to_json(&it.params)).collect();
+    let family = items
+        .iter()
+        .map(|it| wrl_core::taxonomy::type_info(&it.rtype).map(|t| t.family.as_str()).unwrap_or("unknown"))
+        .collect();
+    Ok(Arc::new(Compiled { items, verifiers, params_json, family }))
+}
+
+/// Distinct requirement sources a thread keeps compiled, before it forgets them all.
+const COMPILED_CACHE_ENTRIES: usize = 4096;
+
+/// Compiled requirements by their source text, per thread: many rows share their requirements
+/// (several responses to one prompt, one IFEval id list), and parsing JSON, a prompt or IFEval
+/// kwargs, then compiling, costs more than verifying a short response. Errors are kept too.
+#[derive(Default)]
+struct CompiledCache {
+    /// `requirements` JSON → compiled.
+    json: HashMap<String, Compiling>,
+    /// Prompt parsed on the fly → compiled.
+    prompt: HashMap<String, Compiling>,
+    /// IFEval ids and kwargs → compiled.
+    ifeval: HashMap<(Vec<String>, String), Compiling>,
+}
+
+thread_local! {
+    static COMPILED: RefCell<CompiledCache> = RefCell::new(CompiledCache::default());
+}
+
+fn cached<K, Q>(map: &mut HashMap<K, Compiling>, key: &Q, owned: impl FnOnce() -> K, make: impl FnOnce() -> Compiling) -> Compiling
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(c) = map.get(key) {
+        return c.clone();
+    }
+    let c = make();
+    if map.len() >= COMPILED_CACHE_ENTRIES {
+        map.clear();
+    }
+    map.insert(owned(), c.clone());
+    c
+}
+
+/// The compiled requirements of a row, from its first source: IFEval ids + kwargs, the
+/// list<struct> requirements, a JSON list, or the prompt (as [`row_requirements`]).
+fn row_compiled(
+    ids: Option<Vec<String>>,
+    kwargs: Option<&str>,
+    reqs: Option<Vec<wrl_core::Requirement>>,
+    reqs_json: Option<&str>,
+    prompt: Option<&str>,
+) -> Compiling {
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(ids) = ids {
+            let key = (ids, kwargs.unwrap_or("[]").to_string());
+            return cached(&mut cache.ifeval, &key, || key.clone(), || {
+                compile_items(row_requirements(Some(key.0.clone()), kwargs, None, None, None))
+            });
+        }
+        if reqs.is_some() {
+            return compile_items(row_requirements(None, None, reqs, None, None));
+        }
+        if let Some(json) = reqs_json {
+            return cached(&mut cache.json, json, || json.to_string(), || compile_items(row_requirements(None, None, None, Some(json), None)));
+        }
+        if let Some(prompt) = prompt {
+            return cached(&mut cache.prompt, prompt, || prompt.to_string(), || {
+                compile_items(row_requirements(None, None, None, None, Some(prompt)))
+            });
+        }
+        compile_items(row_requirements(None, None, None, None, None))
+    })
+}
+
 /// What became of a row: its verdicts, or why it was rejected (kind, reason).
-type RowResult = Result<(Vec<Item>, Vec<Verdict>), (&'static str, String)>;
+type RowResult = Result<(Arc<Compiled>, Vec<Verdict>), (&'static str, String)>;
 
 fn verify_row(r: &VerifyRow, max_bytes: usize) -> RowResult {
     let response = match r.response {
@@ -190,21 +287,20 @@ fn verify_row(r: &VerifyRow, max_bytes: usize) -> RowResult {
         return Err(("invalid_response", e.to_string().replace("invalid instruction: ", "")));
     }
     let core = |e: CoreError| (e.kind(), e.to_string());
-    let ids = r.ids.clone().map_err(|e| ("invalid_requirements", e))?;
+    let ids = arrow_io::string_list(r.batch, "instruction_id_list", r.index).map_err(|e| ("invalid_requirements", e))?;
     let kwargs = optional_text(&r.kwargs, "kwargs").map_err(core)?;
-    let reqs = r.reqs.clone().transpose().map_err(|e| ("invalid_requirements", e))?;
+    let reqs = r.reqs.map(|c| c.get(r.index)).transpose().map_err(|e| ("invalid_requirements", e))?;
     let reqs_json = optional_text(&r.reqs_json, "requirements").map_err(core)?;
     let prompt = match r.prompt {
         Cell::Text(t) => Some(t),
         _ => None,
     };
-    let items = row_requirements(ids, kwargs, reqs, reqs_json, prompt).map_err(core)?;
-    if items.is_empty() {
+    let compiled = row_compiled(ids, kwargs, reqs, reqs_json, prompt)?;
+    if compiled.items.is_empty() {
         return Err(("no_requirements", "no requirements to verify".into()));
     }
-    let verifiers = compile(&items).map_err(core)?;
-    let verdicts = verify::verify(response, &verifiers);
-    Ok((items, verdicts))
+    let verdicts = verify::verify(response, &compiled.verifiers);
+    Ok((compiled, verdicts))
 }
 
 /// Verify a table of responses against their requirements.
@@ -240,36 +336,46 @@ pub fn verify_batch<'py>(
         )));
     }
     let (results, rejects) = py.detach(|| -> PyResult<(RecordBatch, RecordBatch)> {
-        let mut rows: Vec<VerifyRow> = Vec::new();
-        let mut offset = 0usize;
+        // The caches are per batch: the workers of a pool are new, the calling thread starts afresh.
+        verify::forget_languages();
+        COMPILED.with(|c| *c.borrow_mut() = CompiledCache::default());
+        // Per batch: its string columns and its list<struct> requirements column, if any.
+        let mut columns = Vec::with_capacity(batches.len());
         for batch in &batches {
-            let responses = StrColumn::new(batch, response_column).map_err(input_err)?;
-            let prompts = StrColumn::new(batch, prompt_column).map_err(input_err)?;
-            let ids = StrColumn::new(batch, id_column).map_err(input_err)?;
-            let kwargs = StrColumn::new(batch, "kwargs").map_err(input_err)?;
             let req_type = batch.schema().field_with_name("requirements").ok().map(|f| f.data_type().clone());
             let (req_list, req_json) = match req_type {
                 Some(DataType::List(_)) => (Some(RequirementColumn::new(batch, "requirements").map_err(input_err)?), StrColumn::Missing),
                 Some(_) => (None, StrColumn::new(batch, "requirements").map_err(input_err)?),
                 None => (None, StrColumn::Missing),
             };
+            columns.push((
+                StrColumn::new(batch, response_column).map_err(input_err)?,
+                StrColumn::new(batch, prompt_column).map_err(input_err)?,
+                StrColumn::new(batch, id_column).map_err(input_err)?,
+                StrColumn::new(batch, "kwargs").map_err(input_err)?,
+                req_list,
+                req_json,
+            ));
+        }
+        let mut rows: Vec<VerifyRow> = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+        let mut offset = 0usize;
+        for (batch, (responses, prompts, ids, kwargs, req_list, req_json)) in batches.iter().zip(&columns) {
+            let req_col = batch.column_by_name("requirements");
             for i in 0..batch.num_rows() {
                 let row = offset + i;
                 let id = match ids.get(i) {
-                    Cell::Text(s) => Some(s.to_string()),
-                    _ if ids.is_missing() => Some(row.to_string()),
+                    Cell::Text(s) => Some(Cow::Borrowed(s)),
+                    _ if ids.is_missing() => Some(Cow::Owned(row.to_string())),
                     _ => None,
                 };
-                let reqs = req_list.as_ref().and_then(|c| {
-                    let col = batch.column_by_name("requirements").unwrap();
-                    (!col.is_null(i)).then(|| c.get(i))
-                });
+                let reqs = req_list.as_ref().filter(|_| req_col.is_some_and(|c| !c.is_null(i)));
                 rows.push(VerifyRow {
                     row,
                     id,
                     response: responses.get(i),
                     prompt: prompts.get(i),
-                    ids: arrow_io::string_list(batch, "instruction_id_list", i),
+                    batch,
+                    index: i,
                     kwargs: kwargs.get(i),
                     reqs,
                     reqs_json: req_json.get(i),
@@ -285,39 +391,44 @@ pub fn verify_batch<'py>(
 
 fn build_results(rows: &[VerifyRow], results: Vec<wrl_core::Result<RowResult>>) -> (RecordBatch, RecordBatch) {
     let mut rejects = Rejects::default();
-    let mut row = Vec::new();
-    let mut id: Vec<String> = Vec::new();
-    let mut req_id: Vec<String> = Vec::new();
-    let mut iid: Vec<Option<String>> = Vec::new();
-    let mut rtype: Vec<String> = Vec::new();
-    let mut family: Vec<&'static str> = Vec::new();
-    let mut params: Vec<String> = Vec::new();
-    let mut verifiable = Vec::new();
-    let mut status: Vec<&'static str> = Vec::new();
-    let mut strict: Vec<Option<bool>> = Vec::new();
-    let mut loose: Vec<Option<bool>> = Vec::new();
-    let mut variant: Vec<Option<&'static str>> = Vec::new();
-    let mut reason: Vec<String> = Vec::new();
+    let n: usize = results.iter().map(|r| match r {
+        Ok(Ok((c, _))) => c.items.len(),
+        _ => 0,
+    }).sum();
+    let mut row = Int64Builder::with_capacity(n);
+    let mut id = StringBuilder::with_capacity(n, 8 * n);
+    let mut req_id = StringBuilder::with_capacity(n, 4 * n);
+    let mut iid = StringBuilder::new();
+    let mut rtype = StringBuilder::with_capacity(n, 16 * n);
+    let mut family = StringBuilder::with_capacity(n, 8 * n);
+    let mut params = StringBuilder::with_capacity(n, 32 * n);
+    let mut verifiable = BooleanBuilder::with_capacity(n);
+    let mut status = StringBuilder::with_capacity(n, 9 * n);
+    let mut strict = BooleanBuilder::with_capacity(n);
+    let mut loose = BooleanBuilder::with_capacity(n);
+    let mut variant = StringBuilder::with_capacity(n, 8 * n);
+    let mut reason = StringBuilder::with_capacity(n, 32 * n);
     for (r, res) in rows.iter().zip(results) {
         let res = res.unwrap_or_else(|e| Err((e.kind(), e.to_string())));
         match (res, &r.id) {
             (_, None) => rejects.push(r.row, None, "invalid_instruction", "missing or non-UTF-8 id".into()),
-            (Err((kind, msg)), rid) => rejects.push(r.row, rid.clone(), kind, msg),
-            (Ok((items, verdicts)), Some(rid)) => {
-                for (it, v) in items.into_iter().zip(verdicts) {
-                    row.push(r.row as i64);
-                    id.push(rid.clone());
-                    family.push(wrl_core::taxonomy::type_info(&it.rtype).map(|t| t.family.as_str()).unwrap_or("unknown"));
-                    verifiable.push(v.strict.is_some());
-                    status.push(v.status.as_str());
-                    strict.push(v.strict);
-                    loose.push(v.loose);
-                    variant.push(v.loose_variant);
-                    reason.push(v.reason);
-                    params.push(wrl_core::model::params_to_json(&it.params));
-                    req_id.push(it.id);
-                    iid.push(it.instruction_id);
-                    rtype.push(it.rtype);
+            (Err((kind, msg)), rid) => rejects.push(r.row, rid.as_ref().map(|s| s.to_string()), kind, msg),
+            (Ok((compiled, verdicts)), Some(rid)) => {
+                for (k, v) in verdicts.iter().enumerate() {
+                    let it = &compiled.items[k];
+                    row.append_value(r.row as i64);
+                    id.append_value(rid);
+                    req_id.append_value(&it.id);
+                    iid.append_option(it.instruction_id.as_deref());
+                    rtype.append_value(&it.rtype);
+                    family.append_value(compiled.family[k]);
+                    params.append_value(&compiled.params_json[k]);
+                    verifiable.append_value(v.strict.is_some());
+                    status.append_value(v.status.as_str());
+                    strict.append_option(v.strict);
+                    loose.append_option(v.loose);
+                    variant.append_option(v.loose_variant);
+                    reason.append_value(&v.reason);
                 }
             }
         }
@@ -338,19 +449,19 @@ fn build_results(rows: &[VerifyRow], results: Vec<wrl_core::Result<RowResult>>) 
         Field::new("reason", DataType::Utf8, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from(row)),
-        Arc::new(StringArray::from(id)),
-        Arc::new(StringArray::from(req_id)),
-        Arc::new(StringArray::from(iid)),
-        Arc::new(StringArray::from(rtype)),
-        Arc::new(StringArray::from(family)),
-        Arc::new(StringArray::from(params)),
-        Arc::new(BooleanArray::from(verifiable)),
-        Arc::new(StringArray::from(status)),
-        Arc::new(BooleanArray::from(strict)),
-        Arc::new(BooleanArray::from(loose)),
-        Arc::new(StringArray::from(variant)),
-        Arc::new(StringArray::from(reason)),
+        Arc::new(row.finish()),
+        Arc::new(id.finish()),
+        Arc::new(req_id.finish()),
+        Arc::new(iid.finish()),
+        Arc::new(rtype.finish()),
+        Arc::new(family.finish()),
+        Arc::new(params.finish()),
+        Arc::new(verifiable.finish()),
+        Arc::new(status.finish()),
+        Arc::new(strict.finish()),
+        Arc::new(loose.finish()),
+        Arc::new(variant.finish()),
+        Arc::new(reason.finish()),
     ];
     let results = RecordBatch::try_new(schema, columns).expect("results schema matches its columns");
     (results, rejects.finish("verify"))
