@@ -54,6 +54,61 @@ fn is_open_quote(c: char) -> Option<char> {
     }
 }
 
+/// Where a scanned character stands relative to quotes and brackets.
+#[derive(PartialEq, Eq)]
+enum Nest {
+    /// Outside every quote and bracket, and not a quote or bracket itself.
+    TopLevel,
+    /// The character closed the open quote.
+    QuoteClosed,
+    /// Inside a quote or bracket, or an opening/closing quote or bracket.
+    Inside,
+}
+
+/// Quote and bracket nesting while scanning: text inside them never splits a sentence or a
+/// clause. An apostrophe inside a word ("don't") is not a quote; an unmatched closing bracket is
+/// ignored.
+#[derive(Default)]
+struct Nesting {
+    quote: Option<char>,
+    depth: i32,
+}
+
+impl Nesting {
+    fn is_top_level(&self) -> bool {
+        self.quote.is_none() && self.depth == 0
+    }
+
+    /// Feed the character `c` at byte `pos` (`prev` is the character before it).
+    fn feed(&mut self, text: &str, pos: usize, end: usize, c: char, prev: Option<char>) -> Nest {
+        if let Some(close) = self.quote {
+            if c == close && (c != '\'' || !next_is_alphanumeric(text, pos + c.len_utf8(), end)) {
+                self.quote = None;
+                return Nest::QuoteClosed;
+            }
+            return Nest::Inside;
+        }
+        if let Some(close) = is_open_quote(c) {
+            if c != '\'' || !prev.is_some_and(|p| p.is_alphanumeric()) {
+                self.quote = Some(close);
+            }
+            return Nest::Inside;
+        }
+        match c {
+            '(' | '（' | '[' => {
+                self.depth += 1;
+                Nest::Inside
+            }
+            ')' | '）' | ']' if self.depth > 0 => {
+                self.depth -= 1;
+                Nest::Inside
+            }
+            _ if self.depth == 0 => Nest::TopLevel,
+            _ => Nest::Inside,
+        }
+    }
+}
+
 fn is_terminal(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '。' | '！' | '？' | '；' | ':' | '：')
 }
@@ -215,14 +270,13 @@ fn scan_line(
     in_list: &mut bool,
 ) {
     let mut sent_start = pos;
-    let mut quote: Option<char> = None;
-    let mut depth = 0i32;
+    let mut nesting = Nesting::default();
     let mut prev: Option<char> = None;
     while pos < end {
         let c = text[pos..].chars().next().unwrap();
         let clen = c.len_utf8();
         // Inline numbered list: "...requirements: 1. ... 2. ..."
-        if quote.is_none() && depth == 0 && c.is_ascii_digit() && prev.is_none_or(|p| p.is_whitespace()) {
+        if nesting.is_top_level() && c.is_ascii_digit() && prev.is_none_or(|p| p.is_whitespace()) {
             let expected = inline_next.unwrap_or(1);
             let prefix_ok = *inline_next != None
                 || text[line_start..pos].trim_end().ends_with([':', '：']);
@@ -239,36 +293,25 @@ fn scan_line(
                         *inline_next = Some(n + 1);
                         pos = skip_spaces(text, marker_end, end);
                         sent_start = pos;
-                        quote = None;
+                        nesting = Nesting::default();
                         prev = Some(' ');
                         continue;
                     }
                 }
             }
         }
-        if let Some(close) = quote {
-            if c == close && (c != '\'' || !next_is_alphanumeric(text, pos + clen, end)) {
-                quote = None;
-                // A quote closing right after terminal punctuation ends the sentence when a
-                // capitalized word follows: 'He said "Stop." Then ...'.
-                if prev.is_some_and(|p| matches!(p, '.' | '!' | '?')) && followed_by_new_sentence(text, pos + clen, end) {
-                    push_sentence(doc, text, sent_start, pos + clen, *current_item);
-                    pos = skip_spaces(text, pos + clen, end);
-                    sent_start = pos;
-                    prev = Some(' ');
-                    continue;
-                }
+        let nest = nesting.feed(text, pos, end, c, prev);
+        if nest == Nest::QuoteClosed {
+            // A quote closing right after terminal punctuation ends the sentence when a
+            // capitalized word follows: 'He said "Stop." Then ...'.
+            if prev.is_some_and(|p| matches!(p, '.' | '!' | '?')) && followed_by_new_sentence(text, pos + clen, end) {
+                push_sentence(doc, text, sent_start, pos + clen, *current_item);
+                pos = skip_spaces(text, pos + clen, end);
+                sent_start = pos;
+                prev = Some(' ');
+                continue;
             }
-        } else if let Some(close) = is_open_quote(c) {
-            // An apostrophe inside a word ("don't") is not a quote.
-            if c != '\'' || !prev.is_some_and(|p| p.is_alphanumeric()) {
-                quote = Some(close);
-            }
-        } else if c == '(' || c == '（' || c == '[' {
-            depth += 1;
-        } else if (c == ')' || c == '）' || c == ']') && depth > 0 {
-            depth -= 1;
-        } else if depth == 0 && is_terminal(c) {
+        } else if nest == Nest::TopLevel && is_terminal(c) {
             let mut term_end = pos + clen;
             while term_end < end {
                 let n = text[term_end..].chars().next().unwrap();
@@ -382,26 +425,13 @@ pub fn split_clauses(lx: &Lexicon, text: &str, start: usize, end: usize) -> Vec<
     let mut clauses = Vec::new();
     let mut clause_start = start;
     let mut conn_start = start;
-    let mut quote: Option<char> = None;
-    let mut depth = 0i32;
+    let mut nesting = Nesting::default();
     let mut prev: Option<char> = None;
     let mut pos = start;
     while pos < end {
         let c = text[pos..].chars().next().unwrap();
         let clen = c.len_utf8();
-        if let Some(close) = quote {
-            if c == close && (c != '\'' || !next_is_alphanumeric(text, pos + clen, end)) {
-                quote = None;
-            }
-        } else if let Some(close) = is_open_quote(c) {
-            if c != '\'' || !prev.is_some_and(|p| p.is_alphanumeric()) {
-                quote = Some(close);
-            }
-        } else if c == '(' || c == '（' || c == '[' {
-            depth += 1;
-        } else if (c == ')' || c == '）' || c == ']') && depth > 0 {
-            depth -= 1;
-        } else if depth == 0 && pos > clause_start {
+        if nesting.feed(text, pos, end, c, prev) == Nest::TopLevel && pos > clause_start {
             // Where would the next clause start if we split here?
             let next_start = if c == ';' {
                 Some(skip_spaces(text, pos + clen, end))
