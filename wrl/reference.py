@@ -647,7 +647,17 @@ class _Lexicon:
         if digits and all("0" <= c <= "9" for c in digits):
             n = int(digits)
             return n if n <= _I64_MAX else None
-        return self.numbers.get(_normalize_words(t))
+        words = _normalize_words(t)
+        if words in self.numbers:
+            return self.numbers[words]
+        # "twenty-five", "twenty five": a tens word and a unit word.
+        cut = min((i for i in (words.find("-"), words.find(" ")) if i >= 0), default=-1)
+        if cut >= 0:
+            tens, unit = self.numbers.get(words[:cut]), self.numbers.get(words[cut + 1 :])
+            if tens is None or unit is None:
+                return None
+            return tens + unit if 20 <= tens <= 90 and tens % 10 == 0 and 1 <= unit <= 9 else None
+        return _chinese_number(t)
 
     def fill_param(self, group: str, text: str, params: dict[str, Any]) -> bool:
         kind, sep, name = group.partition("_")
@@ -665,6 +675,8 @@ class _Lexicon:
             value = self.languages.get(_normalize_words(text))
         elif kind == "list":
             value = _split_list(_strip_brackets(text)) or None
+        elif kind == "marker":
+            value = _normalize_marker(text) or None
         elif kind == "str":
             value = _strip_quotes(text) or None
         elif kind == "word":
@@ -737,10 +749,69 @@ def _split_list(s: str) -> list[str]:
     out = []
     for p in parts:
         p = _trim(_trim(p).rstrip(".;:。"))
+        p = _strip_conjunction(p)
         p = p.removeprefix("the ")
         if p and p != "etc":
             out.append(p)
     return out
+
+
+def _ascii_lower_str(s: str) -> str:
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in s)
+
+
+def _strip_conjunction(p: str) -> str:
+    """lexicon::strip_conjunction: "and c" → "c", a lone "and" → ""."""
+    for conj in ("and", "or", "nor"):
+        if _ascii_lower_str(p) == conj:
+            return ""
+        if len(p) > len(conj) and p[len(conj)] == " " and _ascii_lower_str(p[: len(conj)]) == conj:
+            return _trim_start(p[len(conj) :])
+    return p
+
+
+def _normalize_marker(s: str) -> str:
+    """lexicon::normalize_marker: "P.S" → "P.S.", "P.P.S." → "P.P.S", others as written."""
+    t = _strip_quotes(s)
+    compact = _ascii_lower_str("".join(_split_whitespace(t))).rstrip(".")
+    if compact == "p.s":
+        return "P.S."
+    if compact == "p.p.s":
+        return "P.P.S"
+    return t
+
+
+def _chinese_number(s: str) -> int | None:
+    """lexicon::chinese_number: 十三, 二十五, 一百零五, 两千, ...; None for two digits in a row."""
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")}
+    digits["两"] = 2
+    total, section, pending = 0, 0, None
+    if not s:
+        return None
+    for c in s:
+        if c in digits:
+            d = digits[c]
+            if pending is not None and pending != 0 and d != 0:
+                return None
+            pending = d
+            continue
+        if c == "万":
+            total += (section + (pending or 0)) * 10_000
+            section, pending = 0, None
+            continue
+        unit = {"十": 10, "百": 100, "千": 1000}.get(c)
+        if unit is None:
+            return None
+        if unit == 10 and (pending is None or pending == 0):
+            d = 1
+        elif pending is not None and pending > 0:
+            d = pending
+        else:
+            return None
+        section += d * unit
+        pending = None
+    n = total + section + (pending or 0)
+    return n if n <= _I64_MAX else None
 
 
 def _strip_brackets(s: str) -> str:

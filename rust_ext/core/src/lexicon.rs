@@ -198,9 +198,77 @@ pub fn split_list(s: &str) -> Vec<String> {
     parts
         .into_iter()
         .map(|p| p.trim().trim_end_matches(['.', ';', ':', '。']).trim().to_string())
+        .map(|p| strip_conjunction(&p).to_string())
         .map(|p| p.strip_prefix("the ").map(str::to_string).unwrap_or(p))
         .filter(|p| !p.is_empty() && p != "etc")
         .collect()
+}
+
+/// A list item left with a conjunction of the list around it ("and c" from "a, b,and c", or a
+/// lone "and" when a list was cut after its last comma) is the item without it.
+fn strip_conjunction(p: &str) -> &str {
+    for conj in ["and", "or", "nor"] {
+        if p.eq_ignore_ascii_case(conj) {
+            return "";
+        }
+        if p.len() > conj.len() && p.as_bytes()[conj.len()] == b' ' && p[..conj.len()].eq_ignore_ascii_case(conj) {
+            return p[conj.len()..].trim_start();
+        }
+    }
+    p
+}
+
+/// A postscript marker as IFEval spells it: "P.S." and "P.P.S" whatever the dots and spaces
+/// ("P.S", "p. s.", "P.P.S."); any other marker as written, one pair of quotes stripped.
+pub fn normalize_marker(s: &str) -> String {
+    let t = strip_quotes(s);
+    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    match compact.trim_end_matches('.') {
+        "p.s" => "P.S.".to_string(),
+        "p.p.s" => "P.P.S".to_string(),
+        _ => t.to_string(),
+    }
+}
+
+/// A Chinese numeral such as 十三, 二十五, 一百零五 or 两千: digits 零一二两三...九 with the units
+/// 十 百 千 万. `None` for anything else, or for two digits in a row (二三).
+fn chinese_number(s: &str) -> Option<i64> {
+    let digit = |c: char| "零一二三四五六七八九".chars().position(|d| d == c).map(|d| d as i64).or((c == '两').then_some(2));
+    let (mut total, mut section, mut pending): (i64, i64, Option<i64>) = (0, 0, None);
+    let mut any = false;
+    for c in s.chars() {
+        any = true;
+        if let Some(d) = digit(c) {
+            if pending.is_some_and(|p| p != 0) && d != 0 {
+                return None;
+            }
+            pending = Some(d);
+            continue;
+        }
+        let unit = match c {
+            '十' => 10,
+            '百' => 100,
+            '千' => 1000,
+            '万' => {
+                total = total.checked_add(section.checked_add(pending.unwrap_or(0))?.checked_mul(10_000)?)?;
+                section = 0;
+                pending = None;
+                continue;
+            }
+            _ => return None,
+        };
+        let d = match pending {
+            Some(0) | None if unit == 10 => 1,
+            Some(d) if d > 0 => d,
+            _ => return None,
+        };
+        section = section.checked_add(d * unit)?;
+        pending = None;
+    }
+    if !any {
+        return None;
+    }
+    total.checked_add(section.checked_add(pending.unwrap_or(0))?)
 }
 
 impl Lexicon {
@@ -220,7 +288,16 @@ impl Lexicon {
         if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
             return digits.parse().ok();
         }
-        self.numbers.get(&normalize_words(t)).copied()
+        let words = normalize_words(t);
+        if let Some(&n) = self.numbers.get(&words) {
+            return Some(n);
+        }
+        // "twenty-five", "twenty five": a tens word and a unit word.
+        if let Some((tens, unit)) = words.split_once(['-', ' ']) {
+            let (tens, unit) = (self.numbers.get(tens).copied()?, self.numbers.get(unit).copied()?);
+            return ((20..=90).contains(&tens) && tens % 10 == 0 && (1..=9).contains(&unit)).then_some(tens + unit);
+        }
+        chinese_number(t)
     }
 
     /// Normalize one named group's text into `params`. Returns false when the text does not
@@ -251,6 +328,13 @@ impl Lexicon {
                     return false;
                 }
                 Value::from(items)
+            }
+            "marker" => {
+                let s = normalize_marker(text);
+                if s.is_empty() {
+                    return false;
+                }
+                Value::from(s)
             }
             "str" => {
                 let s = strip_quotes(text);
@@ -305,5 +389,40 @@ mod tests {
         assert_eq!(split_list("'river' and \"lantern\""), vec!["river", "lantern"]);
         assert_eq!(split_list("river, lantern and moon"), vec!["river", "lantern", "moon"]);
         assert_eq!(strip_quotes(" “Any questions?” "), "Any questions?");
+    }
+
+    #[test]
+    fn oxford_commas_and_dangling_conjunctions() {
+        assert_eq!(split_list("timeline, balcony, and candle"), vec!["timeline", "balcony", "candle"]);
+        assert_eq!(split_list("timeline, balcony,and candle"), vec!["timeline", "balcony", "candle"]);
+        assert_eq!(split_list("timeline, balcony, and"), vec!["timeline", "balcony"]);
+        assert_eq!(split_list("red, green, or blue"), vec!["red", "green", "blue"]);
+        assert_eq!(split_list("android, orange"), vec!["android", "orange"]);
+    }
+
+    #[test]
+    fn postscript_markers_are_spelled_as_ifeval_does() {
+        assert_eq!(normalize_marker("P.S"), "P.S.");
+        assert_eq!(normalize_marker("P.S."), "P.S.");
+        assert_eq!(normalize_marker("p. s."), "P.S.");
+        assert_eq!(normalize_marker("P.P.S"), "P.P.S");
+        assert_eq!(normalize_marker("P.P.S."), "P.P.S");
+        assert_eq!(normalize_marker("'Note:'"), "Note:");
+    }
+
+    #[test]
+    fn compound_and_chinese_numbers() {
+        let lx = &*LEXICON;
+        assert_eq!(lx.number("twenty-five"), Some(25));
+        assert_eq!(lx.number("Thirty one"), Some(31));
+        assert_eq!(lx.number("twenty-ten"), None);
+        assert_eq!(lx.number("five-two"), None);
+        assert_eq!(lx.number("十三"), Some(13));
+        assert_eq!(lx.number("二十五"), Some(25));
+        assert_eq!(lx.number("一百零五"), Some(105));
+        assert_eq!(lx.number("三千五百"), Some(3500));
+        assert_eq!(lx.number("两万"), Some(20000));
+        assert_eq!(lx.number("二三"), None);
+        assert_eq!(lx.number("百百"), None);
     }
 }
