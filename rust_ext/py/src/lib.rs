@@ -153,6 +153,15 @@ fn read_batches(table: AnyRecordBatch) -> PyResult<(Vec<RecordBatch>, Arc<Schema
     Ok((batches, schema))
 }
 
+/// An `InvalidConfigError` naming the missing column and listing the ones there are.
+fn require_column(schema: &Schema, name: &str) -> PyResult<()> {
+    if schema.column_with_name(name).is_some() {
+        return Ok(());
+    }
+    let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    Err(input_err(format!("the input has no {name:?} column (columns: {})", columns.join(", "))))
+}
+
 fn table_out(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
     let schema = batch.schema();
     PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
@@ -192,12 +201,7 @@ fn parse_batch<'py>(
     threads: usize,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let (batches, schema) = read_batches(table)?;
-    if schema.column_with_name(prompt_column).is_none() {
-        return Err(input_err(format!(
-            "the input has no {prompt_column:?} column (columns: {})",
-            schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
-        )));
-    }
+    require_column(&schema, prompt_column)?;
     let limits = ParseLimits { max_bytes, max_requirements };
     let (parsed, rejects) = py.detach(|| -> PyResult<(RecordBatch, RecordBatch)> {
         let mut rows: Vec<ParseRow> = Vec::new();

@@ -18,7 +18,7 @@ use wrl_core::verify::{self, Verdict, Verifier};
 use wrl_core::CoreError;
 
 use crate::arrow_io::{self, Cell, RequirementColumn, Rejects, StrColumn};
-use crate::{input_err, optional_text, read_batches, table_out, to_py_err};
+use crate::{input_err, optional_text, read_batches, require_column, table_out, to_py_err};
 
 /// Default largest response, in bytes, that is verified (larger ones are rejected).
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
@@ -329,12 +329,7 @@ pub fn verify_batch<'py>(
     threads: usize,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let (batches, schema) = read_batches(table)?;
-    if schema.column_with_name(response_column).is_none() {
-        return Err(input_err(format!(
-            "the input has no {response_column:?} column (columns: {})",
-            schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
-        )));
-    }
+    require_column(&schema, response_column)?;
     let (results, rejects) = py.detach(|| -> PyResult<(RecordBatch, RecordBatch)> {
         // The caches are per batch: the workers of a pool are new, the calling thread starts afresh.
         verify::forget_languages();
