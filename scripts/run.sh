@@ -16,7 +16,7 @@ if [ ! -d .dvc ]; then
 fi
 python -m wrl.config params.yaml >/dev/null  # an unknown key or a bad value stops here, before any work
 # With a default remote, take what a teammate already computed instead of recomputing it.
-if [ -n "$(dvc remote default 2>/dev/null)" ]; then dvc repro --pull; else dvc repro; fi
+if dvc remote default >/dev/null 2>&1; then dvc repro --pull; else dvc repro; fi
 dvc metrics show
 wrl sql "SELECT type, count(*) AS requirements, round(avg(CASE WHEN verifiable THEN 1 ELSE 0 END), 2) AS verifiable
          FROM requirements GROUP BY type ORDER BY requirements DESC LIMIT 10"
