@@ -1155,6 +1155,11 @@ def _split_clauses(text: str, start: int, end: int) -> list[Clause]:
     return clauses
 
 
+def split_sentences(text: str) -> Document:
+    """Sentences and list items of ``text`` without their clauses (the verifiers' sentence count)."""
+    return _Segmenter(text).run()
+
+
 def segment(text: str) -> Document:
     """Sentences, list items and clauses of ``text``, in code point offsets.
 

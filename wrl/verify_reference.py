@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 from wrl import _core
+from wrl.reference import split_sentences
 
 DEFAULT_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 #: The language detector reads the first this many characters of a text (both engines).
@@ -106,179 +106,9 @@ def count_words(text: str) -> int:
     return len(_WORDS.findall(text))
 
 
-@cache
-def _abbreviations() -> frozenset[str]:
-    return frozenset(json.loads(_core.lexicon_json())["abbreviations"])
-
-
-_OPEN_QUOTES = {'"': '"', "“": "”", "‘": "’", "«": "»", "「": "」", "『": "』", "'": "'"}
-_TERMINALS = set(".!?。！？；:：")
-_CJK_TERMINALS = set("。！？；")
-_CLOSERS = set("\"'”’)]»」』）")
-
-
-def _is_ws(c: str) -> bool:
-    return c.isspace()
-
-
-def _skip_spaces(text: str, pos: int, end: int) -> int:
-    while pos < end and text[pos].isspace():
-        pos += 1
-    return pos
-
-
-def _trim_end(text: str, start: int, end: int) -> int:
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return end
-
-
-def _numbered_marker(text: str, pos: int, line_start: bool) -> tuple[int, int] | None:
-    rest = text[pos:]
-    opener = rest[0] if rest[:1] in ("(", "（") else ""
-    if opener and not line_start:
-        return None
-    digits_from = 1 if opener else 0
-    n = 0
-    while digits_from + n < len(rest) and rest[digits_from + n] in "0123456789":
-        n += 1
-    if n == 0 or n > 3:
-        return None
-    after = digits_from + n
-    close = rest[after:after + 1]
-    if not close:
-        return None
-    if opener:
-        ok = (opener == "(" and close == ")") or (opener == "（" and close == "）")
-    else:
-        ok = close in (".", ")") or (line_start and close == "、")
-    if not ok:
-        return None
-    marker_end = after + 1
-    follow = rest[marker_end:marker_end + 1]
-    if not (follow in (" ", "\t") or (close not in (".", ")") and follow)):
-        return None
-    return pos + marker_end, int(rest[digits_from:after])
-
-
-def _line_marker(text: str, pos: int) -> int | None:
-    first = text[pos]
-    if first in "-*•·":
-        nxt = text[pos + 1:pos + 2]
-        return pos + 1 if nxt in (" ", "\t") and nxt else None
-    m = _numbered_marker(text, pos, True)
-    return m[0] if m else None
-
-
-def _is_abbreviation(text: str, line_start: int, dot: int) -> bool:
-    before = text[line_start:dot]
-    i = len(before)
-    while i > 0 and (before[i - 1].isalnum() or before[i - 1] == "."):
-        i -= 1
-    token = before[i:].lower()
-    return bool(token) and token in _abbreviations()
-
-
-def _followed_by_new_sentence(text: str, pos: int, end: int) -> bool:
-    p = _skip_spaces(text, pos, end)
-    if p >= end:
-        return True
-    if p == pos:
-        return False
-    return not text[p].islower()
-
-
-def _scan_line(text: str, line_start: int, pos: int, end: int, state: dict[str, Any]) -> int:
-    """Sentences of one line; returns how many."""
-    count = 0
-
-    def push(start: int, stop: int) -> None:
-        nonlocal count
-        if _trim_end(text, start, stop) > start:
-            count += 1
-
-    sent_start = pos
-    quote = None
-    depth = 0
-    prev = None
-    while pos < end:
-        c = text[pos]
-        if quote is None and depth == 0 and c in "0123456789" and (prev is None or prev.isspace()):
-            expected = state["inline_next"] or 1
-            prefix_ok = state["inline_next"] is not None or text[line_start:pos].rstrip().endswith((":", "："))
-            if prefix_ok:
-                m = _numbered_marker(text, pos, False)
-                if m is not None and m[1] == expected:
-                    push(sent_start, pos)
-                    if state["inline_next"] is None and not state["in_list"]:
-                        state["in_list"] = True
-                    state["inline_next"] = m[1] + 1
-                    pos = _skip_spaces(text, m[0], end)
-                    sent_start = pos
-                    quote = None
-                    prev = " "
-                    continue
-        if quote is not None:
-            if c == quote and (c != "'" or not (pos + 1 < end and text[pos + 1].isalnum())):
-                quote = None
-                if prev in (".", "!", "?") and _followed_by_new_sentence(text, pos + 1, end):
-                    push(sent_start, pos + 1)
-                    pos = _skip_spaces(text, pos + 1, end)
-                    sent_start = pos
-                    prev = " "
-                    continue
-        elif c in _OPEN_QUOTES:
-            if c != "'" or not (prev is not None and prev.isalnum()):
-                quote = _OPEN_QUOTES[c]
-        elif c in "(（[":
-            depth += 1
-        elif c in ")）]" and depth > 0:
-            depth -= 1
-        elif depth == 0 and c in _TERMINALS:
-            term_end = pos + 1
-            while term_end < end and (text[term_end] in _TERMINALS or text[term_end] in _CLOSERS):
-                term_end += 1
-            if c in _CJK_TERMINALS:
-                boundary = True
-            elif c in (":", "："):
-                boundary = term_end >= end
-            else:
-                at_end = term_end >= end
-                spaced = at_end or text[term_end].isspace()
-                boundary = (spaced and (at_end or _followed_by_new_sentence(text, term_end, end))
-                            and not (c == "." and _is_abbreviation(text, line_start, pos)))
-            if boundary:
-                push(sent_start, term_end)
-                pos = _skip_spaces(text, term_end, end)
-                sent_start = pos
-                prev = " "
-                continue
-        prev = c
-        pos += 1
-    push(sent_start, end)
-    return count
-
-
 def count_sentences(text: str) -> int:
-    """Sentences as the parser splits them: every non-empty line ends one, list items count."""
-    count = 0
-    state: dict[str, Any] = {"in_list": False, "inline_next": None}
-    line_start = 0
-    for line in text.split("\n"):
-        line_end = line_start + len(line)
-        content_end = _trim_end(text, line_start, line_end)
-        pos = _skip_spaces(text, line_start, content_end)
-        if pos < content_end:
-            state["inline_next"] = None
-            marker_end = _line_marker(text, pos)
-            if marker_end is not None:
-                state["in_list"] = True
-                pos = _skip_spaces(text, marker_end, content_end)
-            else:
-                state["in_list"] = False
-            count += _scan_line(text, line_start, pos, content_end, state)
-        line_start = line_end + 1
-    return count
+    """Sentences as the parser splits them (shared with the parse reference, as in Rust)."""
+    return len(split_sentences(text).sentences)
 
 
 # --- checks ------------------------------------------------------------------------------------
