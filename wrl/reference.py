@@ -607,6 +607,7 @@ class _Pattern:
     regex: re.Pattern[str]
     defaults: dict[str, Any]
     groups: list[str]  # named groups in group order, as Regex::capture_names yields them
+    fold_only: bool = False
 
 
 _QUOTE_PAIRS = [('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("«", "»"), ("「", "」"), ("『", "』")]
@@ -638,7 +639,9 @@ class _Lexicon:
         for p in raw["patterns"]:
             regex = _compile(p["regex"])
             groups = [name for name, _ in sorted(regex.groupindex.items(), key=lambda kv: kv[1])]
-            self.patterns.append(_Pattern(p["type"], regex, dict(p.get("params", {})), groups))
+            self.patterns.append(
+                _Pattern(p["type"], regex, dict(p.get("params", {})), groups, bool(p.get("fold_only", False)))
+            )
 
     def number(self, s: str) -> int | None:
         """Lexicon::number: ASCII digits (commas allowed, must fit i64) or a number word."""
@@ -1243,6 +1246,7 @@ class _Found:
     end: int
     rtype: str
     params: dict[str, Any]
+    fold_only: bool = False
 
 
 def _check_instruction(text: str, limits: ParseLimits) -> None:
@@ -1287,7 +1291,7 @@ def _find_requirements(text: str, doc: Document) -> list[_Found]:
                             ok = False
                             break
                     if ok:
-                        matches.append(_Found(s, e, pattern.rtype, params))
+                        matches.append(_Found(s, e, pattern.rtype, params, pattern.fold_only))
             task = first_clause or lx.task_clause.search(clause_text) is not None
             first_clause = False
             whole_clause = len(matches) == 1 and not task
@@ -1298,7 +1302,29 @@ def _find_requirements(text: str, doc: Document) -> list[_Found]:
                 f.end += clause.start
                 found.append(f)
     found.sort(key=lambda f: (f.start, f.end))
-    return found
+    return _fold_restatements(doc, found)
+
+
+def _fold_restatements(doc: Document, found: list[_Found]) -> list[_Found]:
+    """parse::fold_restatements: a same-type requirement in the same or next sentence whose params
+    agree folds into the previous one; unfolded fold-only matches are discarded."""
+
+    def sentence_of(pos: int) -> int:
+        return next((i for i, s in enumerate(doc.sentences) if pos < s.end), len(doc.sentences))
+
+    out: list[_Found] = []
+    for f in found:
+        if out:
+            last = out[-1]
+            agree = all(k not in last.params or last.params[k] == v for k, v in f.params.items())
+            if last.rtype == f.rtype and agree and sentence_of(f.start) <= sentence_of(last.start) + 1:
+                last.end = max(last.end, f.end)
+                last.fold_only = last.fold_only and f.fold_only
+                for k, v in f.params.items():
+                    last.params.setdefault(k, v)
+                continue
+        out.append(f)
+    return [f for f in out if not f.fold_only]
 
 
 def _finish(text: str, doc: Document, requirements: list[Requirement]) -> ParsedInstruction:

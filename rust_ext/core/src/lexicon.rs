@@ -25,6 +25,8 @@ struct RawPattern {
     params: Map<String, Value>,
     #[serde(default)]
     anchors: Vec<String>,
+    #[serde(default)]
+    fold_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +48,9 @@ pub struct Pattern {
     pub rtype: String,
     pub regex: Regex,
     pub defaults: Params,
+    /// Only restates a requirement ("No other words should follow this phrase."): kept when it
+    /// folds into the requirement before it, dropped otherwise.
+    pub fold_only: bool,
 }
 
 /// The compiled lexicon.
@@ -99,6 +104,7 @@ pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
             regex: compile(&p.regex).unwrap_or_else(|e| panic!("pattern for {}: {e}", p.rtype)),
             rtype: p.rtype,
             defaults: p.params,
+            fold_only: p.fold_only,
         })
         .collect();
     let mut clause_triggers = raw.clause_triggers;

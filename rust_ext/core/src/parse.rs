@@ -54,6 +54,7 @@ pub(crate) struct Found {
     pub end: usize,
     pub rtype: String,
     pub params: crate::model::Params,
+    pub fold_only: bool,
 }
 
 /// Find every requirement of the text, by byte span.
@@ -97,7 +98,13 @@ fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(us
                         None => true,
                     });
                     if ok {
-                        matches.push(Found { start: s, end: e, rtype: pattern.rtype.clone(), params });
+                        matches.push(Found {
+                            start: s,
+                            end: e,
+                            rtype: pattern.rtype.clone(),
+                            params,
+                            fold_only: pattern.fold_only,
+                        });
                     }
                 }
             }
@@ -116,7 +123,33 @@ fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(us
         }
     }
     found.sort_by_key(|f| (f.start, f.end));
-    found
+    fold_restatements(doc, found)
+}
+
+/// A requirement restated right after itself ("...in lowercase letters. No capital letters are
+/// allowed.") is one requirement: when the next requirement has the same type, starts in the same
+/// or the next sentence, and agrees on every parameter both set, it is folded into the previous
+/// one, whose span then covers both (so dropping it removes both) and whose params gain the new
+/// keys. Fold-only matches that fold into nothing are discarded.
+fn fold_restatements(doc: &Document, found: Vec<Found>) -> Vec<Found> {
+    let sentence_of = |pos: usize| doc.sentences.iter().position(|s| pos < s.end).unwrap_or(doc.sentences.len());
+    let mut out: Vec<Found> = Vec::with_capacity(found.len());
+    for f in found {
+        if let Some(last) = out.last_mut() {
+            let agree = f.params.iter().all(|(k, v)| last.params.get(k).is_none_or(|w| w == v));
+            if last.rtype == f.rtype && agree && sentence_of(f.start) <= sentence_of(last.start) + 1 {
+                last.end = last.end.max(f.end);
+                last.fold_only &= f.fold_only;
+                for (k, v) in f.params {
+                    last.params.entry(k).or_insert(v);
+                }
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    out.retain(|f| !f.fold_only);
+    out
 }
 
 /// Shrink a span so that it neither starts nor ends with whitespace.
@@ -445,6 +478,21 @@ mod tests {
     fn every_pattern_has_anchors_found_in_its_own_matches() {
         let lx = &*LEXICON;
         assert!(lx.unanchored.is_empty());
+    }
+
+    #[test]
+    fn restatements_fold_into_one_requirement() {
+        let p = parse("Write a poem about dawn. Your entire response should be in English, and in all lowercase letters. No capital letters are allowed.");
+        assert_eq!(types(&p), vec!["response_language", "lowercase"]);
+        assert!(p.requirements[1].text.ends_with("No capital letters are allowed"));
+        assert!(!p.base_task.contains("capital"), "{}", p.base_task);
+        let text = "Write a haiku. Finish your response with this exact phrase \"Any other questions?\". No other words should follow this phrase.";
+        let p = parse(text);
+        assert_eq!(types(&p), vec!["end_phrase"]);
+        assert_eq!(p.requirements[0].params["phrase"], serde_json::json!("Any other questions?"));
+        assert_eq!(p.base_task, "Write a haiku.");
+        // A restatement with nothing to fold into is not a requirement.
+        assert!(parse("Write a haiku. No other words should follow this phrase.").requirements.is_empty());
     }
 
     #[test]
