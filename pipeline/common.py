@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wrl import WrlError
-from wrl.io import DatasetError
+from wrl.config import Params, ParamsError, load_params
+from wrl.io import DatasetError, check_output
 
 
 def stage_args(description: str, *, plots: int = 0) -> argparse.ArgumentParser:
@@ -35,10 +36,26 @@ def stage_args(description: str, *, plots: int = 0) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, Params]:
+    """The stage's arguments and validated params, with every output path checked before any work."""
+    args = parser.parse_args()
+    params = load_params(args.params)
+    for path in (args.output, args.rejects):
+        check_output(path)
+    for path in [args.metrics, *(getattr(args, "plots", None) or [])]:
+        check_output(path, dataset=False)
+    return args, params
+
+
 def run(stage: Callable[[], None], name: str) -> None:
     """Run a stage; wrl's own errors (bad params, corrupt input) become one line and exit status 2."""
     try:
         stage()
+    except ParamsError as e:
+        # dvc repro removed this stage's outputs before running it; the cache still has them.
+        print(f"{name}: error: {e}\n{name}: fix params.yaml and rerun; `dvc checkout` restores the outputs "
+              "of the last successful run meanwhile", file=sys.stderr)
+        sys.exit(2)
     except (WrlError, DatasetError) as e:
         print(f"{name}: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -9,16 +9,15 @@ rows, rejects by reason, rows per split and language.
 
 from __future__ import annotations
 
-from common import rejects_summary, run, stage_args, value_counts
+from common import parse_args, rejects_summary, run, stage_args, value_counts
 
-from wrl.config import load_params
 from wrl.data import assign_splits, load_dataset
 from wrl.io import write_json, write_table
 
 
 def main() -> None:
-    args = stage_args(__doc__).parse_args()
-    cfg = load_params(args.params).data
+    args, params = parse_args(stage_args(__doc__))
+    cfg = params.data
     table, rejects = load_dataset(cfg.source, path=None if cfg.source == "synth" else str(args.input), n=cfg.n,
                                   seed=cfg.seed, zh_share=cfg.zh_share, prompt_column=cfg.prompt_column)
     table = assign_splits(table, train=cfg.splits.train, dev=cfg.splits.dev, test=cfg.splits.test,

@@ -16,9 +16,8 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from common import by_family, ordered, ratio, rejects_summary, run, stage_args, value_counts
+from common import by_family, ordered, parse_args, ratio, rejects_summary, run, stage_args, value_counts
 
-from wrl.config import load_params
 from wrl.io import DatasetError, read_table, write_json, write_table
 from wrl.requirements import drop_dataset, taxonomy
 
@@ -33,8 +32,8 @@ def _type_counts(lists: pa.ChunkedArray | pa.Array) -> Counter:
 
 
 def main() -> None:
-    args = stage_args(__doc__, plots=1).parse_args()
-    cfg = load_params(args.params).drop
+    args, params = parse_args(stage_args(__doc__, plots=1))
+    cfg = params.drop
     parsed = read_table(args.input)
     if "split" not in parsed.column_names:
         raise DatasetError(f"{args.input}: no split column (written by the data stage)")

@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pyarrow.compute as pc
-from common import by_family, ordered, ratio, rejects_summary, run, stage_args, value_counts
+from common import by_family, ordered, parse_args, ratio, rejects_summary, run, stage_args, value_counts
 
-from wrl.config import load_params
 from wrl.data import parser_accuracy
-from wrl.io import read_table, write_json, write_table
+from wrl.io import read_input, write_json, write_table
 from wrl.requirements import parse_dataset, taxonomy
 
 
@@ -28,10 +27,12 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
 
 
 def main() -> None:
-    args = stage_args(__doc__, plots=2).parse_args()
-    cfg = load_params(args.params).parse
-    table = read_table(args.input)
+    args, params = parse_args(stage_args(__doc__, plots=2))
+    cfg = params.parse
+    source = read_input(args.input, stage="parse")
+    table = source.table
     parsed, rejects = parse_dataset(table, limits=cfg.limits(), threads=args.threads)
+    rejects = source.merge(rejects)
     write_table(parsed, args.output)
     write_table(rejects, args.rejects)
 
@@ -39,7 +40,7 @@ def main() -> None:
     by_type = Counter(value_counts(parsed["requirements"].combine_chunks().flatten().field("type")))
     n_requirements = sum(by_type.values())
     metrics: dict[str, object] = {
-        "rows_in": table.num_rows,
+        "rows_in": source.rows_in,
         "rows": parsed.num_rows,
         "rejects": rejects_summary(rejects),
         "requirements": {

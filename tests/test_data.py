@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from wrl import data as wdata
-from wrl.batching import REJECTS_SCHEMA
+from wrl.io import REJECTS_SCHEMA
 from wrl.cli import main
 from wrl.data import (
     CATEGORIES,

@@ -484,7 +484,7 @@ def test_explicit_requirement_lists_agree(data: st.DataObject, text: str) -> Non
 
 
 @FAST
-@given(instructions, st.integers(1, 400), st.integers(0, 6))
+@given(instructions, st.integers(1, 400), st.integers(1, 6))
 def test_limits_agree(text: str, max_bytes: int, max_requirements: int) -> None:
     assert_same_parse(text, limits=ParseLimits(max_bytes=max_bytes, max_requirements=max_requirements))
 

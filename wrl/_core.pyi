@@ -5,6 +5,7 @@ from typing import Any
 import pyarrow as pa
 
 __version__: str
+MAX_VARIANTS: int
 
 class WrlError(ValueError):
     """Base class of every wrl error."""
@@ -52,6 +53,7 @@ def parse_batch(
     max_bytes: int = 65536,
     max_requirements: int = 64,
     threads: int = 0,
+    batch_bytes: int = 1073741824,
 ) -> tuple[pa.Table, pa.Table]:
     """Parse an Arrow table of instructions; returns ``(parsed, rejects)``."""
 
@@ -64,6 +66,7 @@ def drop_batch(
     seed: int = 0,
     max_variants: int = 4,
     threads: int = 0,
+    batch_bytes: int = 1073741824,
 ) -> tuple[pa.Table, pa.Table]:
     """Draw requirement-dropped variants of a parsed table; returns ``(variants, rejects)``."""
 

@@ -7,33 +7,34 @@ over the whole table first, so chunking never changes a result.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
+from wrl._core import InvalidConfigError
+from wrl.io import REJECTS_SCHEMA, rejects_table
+
 CHUNK_ROWS = 100_000
-
-REJECTS_SCHEMA = pa.schema(
-    [
-        ("row", pa.int64()),
-        ("id", pa.string()),
-        ("stage", pa.string()),
-        ("reason_kind", pa.string()),
-        ("reason", pa.string()),
-    ]
-)
-
 
 def make_rejects(rows: pa.Array, ids: pa.Array, stage: str, kind: str, reason: str) -> pa.Table:
     """A rejects table giving the same reason for every listed row."""
-    n = len(rows)
-    return pa.table(
-        [pc.cast(rows, pa.int64()), pc.cast(ids, pa.string()), pa.array([stage] * n), pa.array([kind] * n),
-         pa.array([reason] * n)],
-        schema=REJECTS_SCHEMA,
-    )
+    return rejects_table(rows, ids, stage, kind, reason)
+
+
+def worker_threads(threads: int) -> int:
+    """The thread count to run with: 0 means every core; more threads than cores only cost memory
+    and start-up (100,000 threads once ran for minutes), so they are capped with a warning."""
+    if threads < 0:
+        raise InvalidConfigError(f"threads must be 0 (all cores) or more, got {threads}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if threads > cores:
+        print(f"warning: {threads} threads asked for, {cores} cores available: using {cores}", file=sys.stderr)
+        return cores
+    return threads
 
 
 def duplicate_mask(ids: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -11,12 +11,35 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wrl import _core
-from wrl.io import DatasetError, read_table, write_table
-from wrl.requirements import DropSettings, ParseLimits, drop_dataset, parse_dataset
+from wrl.config import DataConfig, DropConfig, ParseConfig
+from wrl.io import DatasetError, check_output, read_input, write_table
+from wrl.requirements import MAX_BYTES_MAX, DropSettings, ParseLimits, drop_dataset, parse_dataset
+
+THREADS = click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
+                       help="Worker threads (0 = all cores; more than the cores are capped).")
 
 
-def _rejects_path(out: Path, given: Path | None) -> Path:
-    return given or out.with_name(f"{out.stem}.rejects{out.suffix}")
+def _bounded(section: type, name: str) -> click.ParamType:
+    """The click type of a parameter, with the range ``params.yaml`` allows for it (one source of bounds)."""
+    meta = next(f.metadata for f in section.__dataclass_fields__.values() if f.name == name)
+    typ = section.__annotations__[name]
+    kind = click.FloatRange if typ in (float, "float") else click.IntRange
+    return kind(min=meta.get("min"), max=meta.get("max"))
+
+
+def _default(section: type, name: str):
+    return getattr(section(), name)
+
+
+def _outputs(out: Path, given_rejects: Path | None, *extra: Path | None) -> Path:
+    """Check every output path before any work; returns the rejects path [OUT.rejects.EXT]."""
+    rejects = given_rejects or out.with_name(f"{out.stem}.rejects{out.suffix}")
+    check_output(out)
+    check_output(rejects)
+    for path in extra:
+        if path is not None:
+            check_output(path, dataset=False)
+    return rejects
 
 
 def _print_counts(title: str, counts: Counter) -> None:
@@ -45,13 +68,25 @@ def _summary(rows_in: int, out_rows: int, rejects: pa.Table, out: Path, rej_path
 
 
 class _Group(click.Group):
-    """Turns wrl's own errors into one clear line and exit status 2, never a traceback."""
+    """Turns wrl's own errors and bad arguments into one ``error:`` line and exit status 2, never a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except (_core.WrlError, DatasetError) as e:
             click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as e:
+            if isinstance(e, click.UsageError) and e.ctx is not None:
+                click.echo(e.ctx.get_usage(), err=True)
+            click.echo(f"error: {e.format_message()}", err=True)
             sys.exit(2)
 
 
@@ -65,18 +100,21 @@ def main() -> None:
 @click.argument("inp", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
-@click.option("--max-bytes", default=ParseLimits.max_bytes, show_default=True, help="Reject longer instructions.")
-@click.option("--max-requirements", default=ParseLimits.max_requirements, show_default=True)
-@click.option("--threads", default=0, show_default=True, help="Worker threads (0 = all cores).")
+@click.option("--max-bytes", default=_default(ParseConfig, "max_bytes"), show_default=True,
+              type=_bounded(ParseConfig, "max_bytes"), help="Reject longer instructions.")
+@click.option("--max-requirements", default=_default(ParseConfig, "max_requirements"), show_default=True,
+              type=_bounded(ParseConfig, "max_requirements"), help="Reject instructions with more requirements.")
+@THREADS
 def parse(inp: Path, out: Path, rejects_out: Path | None, max_bytes: int, max_requirements: int, threads: int) -> None:
     """Parse the instructions of INP (Parquet/JSONL/CSV with a ``prompt`` column) into OUT."""
-    table = read_table(inp)
-    parsed, rejects = parse_dataset(table, limits=ParseLimits(max_bytes, max_requirements), threads=threads)
-    rej_path = _rejects_path(out, rejects_out)
+    rej_path = _outputs(out, rejects_out)
+    source = read_input(inp, stage="parse")
+    parsed, rejects = parse_dataset(source.table, limits=ParseLimits(max_bytes, max_requirements), threads=threads)
+    rejects = source.merge(rejects)
     write_table(parsed, out)
     write_table(rejects, rej_path)
     click.echo(f"parse: {inp}")
-    _summary(table.num_rows, parsed.num_rows, rejects, out, rej_path)
+    _summary(source.rows_in, parsed.num_rows, rejects, out, rej_path)
     click.echo(f"  requirements: {sum(parsed['n_requirements'].to_pylist()):,}")
     _print_counts("requirements by type", _requirement_types(parsed, "requirements"))
 
@@ -86,25 +124,30 @@ def parse(inp: Path, out: Path, rejects_out: Path | None, max_bytes: int, max_re
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--strategy", type=click.Choice(["independent", "exact_k", "progressive"]), default="independent",
               show_default=True)
-@click.option("--rate", default=0.5, show_default=True, help="Drop probability per requirement (independent).")
-@click.option("--k", default=1, show_default=True, help="Requirements dropped per variant (exact_k).")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--max-variants", default=4, show_default=True, help="Most dropped variants per instruction.")
+@click.option("--rate", default=_default(DropConfig, "rate"), show_default=True, type=_bounded(DropConfig, "rate"),
+              help="Drop probability per requirement (independent).")
+@click.option("--k", default=_default(DropConfig, "k"), show_default=True, type=_bounded(DropConfig, "k"),
+              help="Requirements dropped per variant (exact_k).")
+@click.option("--seed", default=_default(DropConfig, "seed"), show_default=True, type=_bounded(DropConfig, "seed"))
+@click.option("--max-variants", default=_default(DropConfig, "max_variants"), show_default=True,
+              type=_bounded(DropConfig, "max_variants"), help="Most dropped variants per instruction.")
 @click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
-@click.option("--threads", default=0, show_default=True, help="Worker threads (0 = all cores).")
+@THREADS
 def drop(inp: Path, out: Path, strategy: str, rate: float, k: int, seed: int, max_variants: int,
          rejects_out: Path | None, threads: int) -> None:
     """Write requirement-dropped variants of the parsed instructions in INP (from ``wrl parse``)."""
-    parsed = read_table(inp)
+    rej_path = _outputs(out, rejects_out)
     settings = DropSettings(strategy=strategy, rate=rate, k=k, seed=seed, max_variants=max_variants)
+    source = read_input(inp, stage="drop")
+    parsed = source.table
     variants, rejects = drop_dataset(parsed, settings, threads=threads)
-    rej_path = _rejects_path(out, rejects_out)
+    instructions = parsed.num_rows - rejects.num_rows
+    rejects = source.merge(rejects)
     write_table(variants, out)
     write_table(rejects, rej_path)
-    instructions = parsed.num_rows - rejects.num_rows
     dropped = variants.filter(pc.greater(variants["variant"], 0))
     click.echo(f"drop: {inp} ({strategy}, rate={rate}, k={k}, seed={seed})")
-    _summary(parsed.num_rows, instructions, rejects, out, rej_path)
+    _summary(source.rows_in, instructions, rejects, out, rej_path)
     passthrough = instructions - len(set(dropped["id"].to_pylist()))
     click.echo(f"  variants: {variants.num_rows:,} ({dropped.num_rows:,} with drops; "
                f"{passthrough:,} instructions passed through with nothing to drop)")
@@ -135,6 +178,9 @@ def sql(query: str | None, root: Path, out: Path | None, catalog: Path | None, m
 
     from wrl import sql as wsql
 
+    for path, dataset in ((out, False), (catalog, False)):
+        if path is not None:
+            check_output(path, dataset=dataset)
     if list_views:
         built = wsql.available(root)
         for name, view in wsql.VIEWS.items():
@@ -170,8 +216,9 @@ def sql(query: str | None, root: Path, out: Path | None, catalog: Path | None, m
 @click.option("--by", type=click.Choice(["type", "instruction_id"]), default="type", show_default=True,
               help="Break the printed figures down by requirement type or by IFEval instruction id.")
 @click.option("--response-column", default="response", show_default=True)
-@click.option("--max-bytes", default=1 << 20, show_default=True, help="Reject longer responses.")
-@click.option("--threads", default=0, show_default=True, help="Worker threads (0 = all cores).")
+@click.option("--max-bytes", default=1 << 20, show_default=True, type=click.IntRange(1, MAX_BYTES_MAX),
+              help="Reject longer responses.")
+@THREADS
 def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | None, by: str, response_column: str,
            max_bytes: int, threads: int) -> None:
     """Verify the responses of INP against their requirements; write per-requirement results to OUT.
@@ -183,9 +230,11 @@ def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | N
     from wrl.io import write_json
     from wrl.verify import format_figures, ifeval_figures, verify_dataset
 
-    table = read_table(inp)
-    results, rejects = verify_dataset(table, response_column=response_column, max_bytes=max_bytes, threads=threads)
-    rej_path = _rejects_path(out, rejects_out)
+    rej_path = _outputs(out, rejects_out, metrics_out)
+    source = read_input(inp, stage="verify", text_columns=(response_column, "prompt"), id_columns=("id", "key"))
+    results, rejects = verify_dataset(source.table, response_column=response_column, max_bytes=max_bytes,
+                                      threads=threads)
+    results, rejects = source.renumber(results), source.merge(rejects)
     write_table(results, out)
     write_table(rejects, rej_path)
     figures = ifeval_figures(results)
@@ -193,7 +242,7 @@ def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | N
         write_json(figures, metrics_out)
     click.echo(f"verify: {inp}")
     verified = len(set(results["row"].to_pylist()))
-    _summary(table.num_rows, verified, rejects, out, rej_path)
+    _summary(source.rows_in, verified, rejects, out, rej_path)
     _print_counts("requirements by status", Counter(results["status"].to_pylist()))
     click.echo("  IFEval figures (%):")
     for line in format_figures(figures, by=f"by_{by}").splitlines():
@@ -233,13 +282,14 @@ def _data_summary(table: pa.Table) -> None:
 @data.command("synth")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--n", "n", default=1000, show_default=True, type=click.IntRange(min=0), help="Instructions.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=_bounded(DataConfig, "seed"))
 @click.option("--zh-share", default=0.15, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Expected share of Chinese instructions.")
 def data_synth(out: Path, n: int, seed: int, zh_share: float) -> None:
     """Synthesize N writing instructions with gold requirements into OUT (Parquet/JSONL/CSV)."""
     from wrl.data import synthesize
 
+    check_output(out)
     table = synthesize(n, seed=seed, zh_share=zh_share)
     write_table(table, out)
     click.echo(f"data synth: n={n:,} seed={seed} zh_share={zh_share}")
@@ -261,6 +311,7 @@ def data_import(source: str, inp: Path, out: Path, rejects_out: Path | None, pro
     """Import SOURCE-format instructions from IN into OUT; malformed rows go to the rejects file."""
     from wrl.data import import_generic, import_ifeval, import_writingbench
 
+    rej_path = _outputs(out, rejects_out)
     if source == "ifeval":
         table, rejects = import_ifeval(inp)
     elif source == "writingbench":
@@ -268,7 +319,6 @@ def data_import(source: str, inp: Path, out: Path, rejects_out: Path | None, pro
     else:
         table, rejects = import_generic(inp, prompt_column=prompt_column, id_column=id_column,
                                         category_column=category_column)
-    rej_path = _rejects_path(out, rejects_out)
     write_table(table, out)
     write_table(rejects, rej_path)
     click.echo(f"data import: {source} {inp}")

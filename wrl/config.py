@@ -37,7 +37,14 @@ from typing import Any, ClassVar
 import yaml
 
 from wrl._core import InvalidConfigError
-from wrl.requirements import DropSettings, ParseLimits
+from wrl.requirements import (
+    MAX_BYTES_MAX,
+    MAX_REQUIREMENTS_MAX,
+    MAX_VARIANTS_MAX,
+    SEED_MAX,
+    DropSettings,
+    ParseLimits,
+)
 
 DATA_SOURCES = ("synth", "ifeval", "writingbench", "generic")
 DROP_STRATEGIES = ("independent", "exact_k", "progressive")
@@ -115,7 +122,7 @@ class SplitConfig(_Section):
     train: float = _field(0.8, "Share of instructions in the train split.", min=0.0, max=1.0)
     dev: float = _field(0.1, "Share of instructions in the dev split.", min=0.0, max=1.0)
     test: float = _field(0.1, "Share in the test split (progressive variants for WEval).", min=0.0, max=1.0)
-    seed: int = _field(0, "Seed of the split assignment.", min=0)
+    seed: int = _field(0, "Seed of the split assignment.", min=0, max=SEED_MAX)
 
     def check(self) -> None:
         total = self.train + self.dev + self.test
@@ -135,7 +142,7 @@ class DataConfig(_Section):
     path: str = _field("examples/instructions.jsonl", "Input file for ifeval/writingbench/generic (Parquet, JSONL "
                        "or CSV). A dependency of the data stage; synth ignores it.")
     n: int = _field(20_000, "Instructions to synthesize (synth), or the most rows to read (other sources).", min=1)
-    seed: int = _field(0, "Seed of synthesis and sampling.", min=0)
+    seed: int = _field(0, "Seed of synthesis and sampling.", min=0, max=SEED_MAX)
     zh_share: float = _field(0.1, "Share of Chinese instructions (synth).", min=0.0, max=1.0)
     prompt_column: str = _field("prompt", "Column holding the instruction text (generic).")
     splits: SplitConfig = _field(SplitConfig(), "Split shares and seed.")
@@ -153,9 +160,10 @@ class ParseConfig(_Section):
 
     _key: ClassVar[str] = "parse"
 
-    max_bytes: int = _field(ParseLimits.max_bytes, "Reject instructions longer than this many UTF-8 bytes.", min=1)
+    max_bytes: int = _field(ParseLimits.max_bytes, "Reject instructions longer than this many UTF-8 bytes.", min=1,
+                            max=MAX_BYTES_MAX)
     max_requirements: int = _field(ParseLimits.max_requirements, "Reject instructions with more requirements.",
-                                   min=1)
+                                   min=1, max=MAX_REQUIREMENTS_MAX)
 
     def limits(self) -> ParseLimits:
         return ParseLimits(max_bytes=self.max_bytes, max_requirements=self.max_requirements)
@@ -176,11 +184,13 @@ class DropConfig(_Section):
                            "probability rate), exact_k (exactly k) or progressive (nested 1..n).",
                            choices=DROP_STRATEGIES)
     rate: float = _field(0.5, "Drop probability per requirement (independent).", min=0.0, max=1.0)
-    k: int = _field(1, "Requirements dropped per variant (exact_k).", min=1)
-    seed: int = _field(0, "Seed of the draw; with each instruction id it fixes that instruction's variants.", min=0)
+    k: int = _field(1, "Requirements dropped per variant (exact_k).", min=1, max=MAX_REQUIREMENTS_MAX)
+    seed: int = _field(0, "Seed of the draw; with each instruction id it fixes that instruction's variants.", min=0,
+                       max=SEED_MAX)
     max_variants: int = _field(4, "Most dropped variants per train/dev instruction (variant 0, nothing dropped, is "
-                               "always kept).", min=0)
-    test_max_variants: int = _field(8, "Most progressive variants per test instruction (drops 0..k).", min=1)
+                               "always kept).", min=1, max=MAX_VARIANTS_MAX)
+    test_max_variants: int = _field(8, "Most progressive variants per test instruction (drops 0..k).", min=1,
+                                    max=MAX_VARIANTS_MAX)
 
     def train_settings(self) -> DropSettings:
         """Settings for the train and dev splits."""

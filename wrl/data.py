@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -27,10 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from wrl.batching import REJECTS_SCHEMA
-from wrl.io import DatasetError, file_format, read_table
+from wrl.io import REJECTS_SCHEMA, DatasetError, RawRows, read_rows, rejects_table
 
 __all__ = [
     "CATEGORIES",
@@ -1452,180 +1449,10 @@ def synthesize(n: int, *, seed: int = 0, zh_share: float = 0.15, start: int = 0)
 _STAGE = "data"
 
 
-class _Raw:
-    """An input file as rows: column values by name, and the rows already found unreadable."""
-
-    def __init__(self, path: Path, n: int, names: list[str], bad: dict[int, tuple[str, str]],
-                 columns: dict[str, list] | None = None, table: pa.Table | None = None):
-        self.path = path
-        self.n = n
-        self.names = names
-        self.bad = bad
-        self._columns = columns if columns is not None else {}
-        self._table = table
-
-    def has(self, name: str) -> bool:
-        return name in self.names
-
-    def values(self, name: str) -> list:
-        """The column as Python values (None where absent or on an unreadable row)."""
-        if name not in self._columns:
-            if self._table is None or name not in self._table.column_names:
-                self._columns[name] = [None] * self.n
-            else:
-                self._columns[name] = _column_values(self._table[name], name, self.bad)
-        return self._columns[name]
-
-    def carry(self, names: list[str], keep: list[int]) -> list[tuple[str, pa.Array | pa.ChunkedArray]]:
-        """Columns ``names`` restricted to the rows ``keep``, with their Arrow types where known."""
-        out = []
-        index = pa.array(keep, pa.int64())
-        for name in names:
-            if self._table is not None and name in self._table.column_names and \
-                    not pa.types.is_binary(self._table.schema.field(name).type):
-                out.append((name, self._table[name].take(index)))
-                continue
-            values = self.values(name)
-            picked = [values[i] for i in keep]
-            try:
-                out.append((name, pa.array(picked)))
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types across JSON lines
-                out.append((name, pa.array([None if v is None else json.dumps(v, ensure_ascii=False)
-                                            for v in picked], pa.string())))
-        return out
-
-
-def _column_values(col: pa.ChunkedArray, name: str, bad: dict[int, tuple[str, str]]) -> list:
-    """Python values of a column; binary or invalid UTF-8 text is decoded row by row."""
-    typ = col.type
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
-        try:
-            col.validate(full=True)
-            return col.to_pylist()
-        except pa.ArrowInvalid:
-            col = col.cast(pa.large_binary()) if pa.types.is_large_string(typ) else col.cast(pa.binary())
-            typ = col.type
-    if not (pa.types.is_binary(typ) or pa.types.is_large_binary(typ)):
-        return col.to_pylist()
-    values = []
-    for i, raw in enumerate(col.to_pylist()):
-        if raw is None:
-            values.append(None)
-            continue
-        try:
-            values.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            values.append(None)
-            bad.setdefault(i, ("invalid_utf8", f"column {name!r}: invalid UTF-8 at byte {e.start}"))
-    return values
-
-
-def _read_jsonl(path: Path) -> _Raw:
-    """JSON lines, one row per non-blank line; a bad line is a rejected row, a cut-off file an error."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read: {e}") from e
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    lines = data.split(b"\n")
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    rows: list[dict | None] = []
-    bad: dict[int, tuple[str, str]] = {}
-    parsed_any = False
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        row = len(rows)
-        rows.append(None)
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            bad[row] = ("invalid_utf8", f"line {lineno}: invalid UTF-8 at byte {e.start}")
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            if lineno - 1 == last and not data.endswith(b"\n"):
-                raise DatasetError(f"{path}:{lineno}: truncated file: the last line is not complete JSON ({e})") from e
-            bad[row] = ("invalid_json", f"line {lineno}: invalid JSON: {e}")
-            continue
-        parsed_any = True
-        if not isinstance(obj, dict):
-            bad[row] = ("wrong_type", f"line {lineno}: a JSONL row must be an object, got {type(obj).__name__}")
-            continue
-        rows[row] = obj
-    if rows and not parsed_any and all(kind == "invalid_json" for kind, _ in bad.values()):
-        raise DatasetError(f"{path}: not a JSONL file: no line parses as JSON")
-    names: list[str] = []
-    seen: set[str] = set()
-    for obj in rows:
-        if obj:
-            for key in obj:
-                if key not in seen:
-                    seen.add(key)
-                    names.append(key)
-    columns = {name: [None if obj is None else obj.get(name) for obj in rows] for name in names}
-    return _Raw(path, len(rows), names, bad, columns=columns)
-
-
-_CSV_PARSE = pacsv.ParseOptions(newlines_in_values=True)  # prompts with list items span lines
-
-
-def _read_csv(path: Path) -> _Raw:
-    """CSV with every column read as text (a CSV has no types); bad UTF-8 rejects only its row."""
-    try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            header = next(csv.reader(f), [])
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read: {e}") from e
-    if not header:
-        raise DatasetError(f"{path}: empty CSV file (no header row)")
-    if len(set(header)) != len(header):
-        raise DatasetError(f"{path}: duplicate column names in the CSV header: {header}")
-    bad: dict[int, tuple[str, str]] = {}
-    try:
-        table = pacsv.read_csv(path, parse_options=_CSV_PARSE, convert_options=pacsv.ConvertOptions(
-            column_types={h: pa.string() for h in header}))
-    except pa.ArrowInvalid as e:
-        if "UTF8" not in str(e) and "UTF-8" not in str(e):
-            raise DatasetError(f"{path}: cannot read csv: {e}") from e
-        try:
-            table = pacsv.read_csv(path, parse_options=_CSV_PARSE, convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.binary() for h in header}))
-        except (pa.ArrowInvalid, OSError) as e2:
-            raise DatasetError(f"{path}: cannot read csv: {e2}") from e2
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read csv: {e}") from e
-    raw = _Raw(path, table.num_rows, table.column_names, bad, table=table)
-    for name in table.column_names:  # decode every column now, so any bad byte rejects its row
-        raw.values(name)
-    return raw
-
-
-def _read_any(path: str | os.PathLike[str]) -> _Raw:
-    path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"{path}: no such file")
-    fmt = file_format(path)
-    if fmt == "jsonl":
-        return _read_jsonl(path)
-    if fmt == "csv":
-        return _read_csv(path)
-    table = read_table(path)
-    raw = _Raw(path, table.num_rows, table.column_names, {}, table=table)
-    try:
-        table.validate(full=True)
-    except pa.ArrowInvalid:
-        for name in table.column_names:
-            raw.values(name)
-    return raw
-
-
 class _Rows:
     """Accepted rows as output columns, rejected rows as a rejects table."""
 
-    def __init__(self, raw: _Raw):
+    def __init__(self, raw: RawRows):
         self.raw = raw
         self.keep: list[int] = []
         self.columns: dict[str, list] = defaultdict(list)
@@ -1642,9 +1469,7 @@ class _Rows:
     def rejects(self) -> pa.Table:
         self.rejected.sort(key=lambda r: r[0])
         rows, ids, kinds, reasons = ([r[k] for r in self.rejected] for k in range(4))
-        return pa.table([pa.array(rows, pa.int64()), pa.array(ids, pa.string()),
-                         pa.array([_STAGE] * len(rows), pa.string()), pa.array(kinds, pa.string()),
-                         pa.array(reasons, pa.string())], schema=REJECTS_SCHEMA)
+        return rejects_table(rows, ids, _STAGE, kinds, reasons)
 
 
 def _id_text(value: Any) -> str | None:
@@ -1778,12 +1603,12 @@ def import_ifeval(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Table]:
     Returns:
         ``(table, rejects)``: ``table`` has ``id`` (``str(key)``), ``prompt``, ``category``
         (null), ``source`` ("ifeval"), ``instruction_id_list`` and ``kwargs`` (JSON list of
-        objects); ``rejects`` has the schema ``wrl.batching.REJECTS_SCHEMA``.
+        objects); ``rejects`` has the schema ``wrl.io.REJECTS_SCHEMA``.
 
     Raises:
         DatasetError: the file is missing, truncated or corrupt.
     """
-    raw = _read_any(path)
+    raw = read_rows(path)
     rows = _Rows(raw)
     keys, prompts = raw.values("key"), raw.values("prompt")
     id_lists, kwargs = raw.values("instruction_id_list"), raw.values("kwargs")
@@ -1826,7 +1651,7 @@ def import_writingbench(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Tabl
     Raises:
         DatasetError: the file is missing, truncated or corrupt.
     """
-    raw = _read_any(path)
+    raw = read_rows(path)
     rows = _Rows(raw)
     index, queries = raw.values("index"), raw.values("query")
     domain1, domain2, langs, checklists = (raw.values(c) for c in ("domain1", "domain2", "lang", "checklist"))
@@ -1879,7 +1704,7 @@ def import_generic(path: str | os.PathLike[str], *, prompt_column: str = "prompt
     Raises:
         DatasetError: the file is missing, truncated, corrupt, or has no ``prompt_column``.
     """
-    raw = _read_any(path)
+    raw = read_rows(path)
     if raw.n and not raw.has(prompt_column):
         raise DatasetError(f"{raw.path}: no {prompt_column!r} column (columns: {', '.join(raw.names)}); "
                            "pass prompt_column=...")

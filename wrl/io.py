@@ -1,114 +1,434 @@
-"""Reading and writing datasets: Parquet, JSONL and CSV in, atomic and deterministic writes out.
+"""Reading and writing datasets: one reader per format, per-row checks, atomic deterministic writes.
 
-Every artifact is written to a temporary file beside its destination and renamed into place, so
-an interrupted stage never leaves a half-written file for DVC to cache. Parquet is written with
-zstd, fixed row-group size and no creation timestamps, so the same table gives the same bytes.
+Reading: :func:`read_rows` is the one reader of user files (Parquet, JSONL, CSV). A row that
+cannot be read (invalid UTF-8, invalid JSON, a line that is not an object) is kept as a rejected
+row with its reason, never dropped or passed on; a file that cannot be read as a whole (missing,
+truncated, corrupt, unknown format) raises :class:`DatasetError`. :func:`read_input` adds the
+checks a stage needs (text columns hold text, ids are text or integers) and gives the table of
+good rows together with the rejects, so that rows in = rows out + rows rejected.
+
+Writing: every artifact is written to a temporary file beside its destination and renamed into
+place, so an interrupted stage never leaves a half-written file for DVC to cache; temporary files
+of killed runs are removed by the next successful write. Parquet is written with zstd, a fixed
+row-group size and no timestamps, so the same table gives the same bytes. Outputs are checked
+before any work (:func:`check_output`), so a bad path fails in a second, not after the work.
 """
 
 from __future__ import annotations
 
+import csv
+import glob
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 ROW_GROUP_SIZE = 65_536
 
+REJECTS_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("id", pa.string()),
+        ("stage", pa.string()),
+        ("reason_kind", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
+            ".csv": "csv"}
+
 
 class DatasetError(ValueError):
-    """A dataset file is missing, truncated, corrupt or of an unknown format. Names the file."""
+    """A dataset file is missing, truncated, corrupt, unwritable or of an unknown format. Names the file."""
 
 
 def file_format(path: str | os.PathLike[str]) -> str:
     """The format of a dataset path from its extension: parquet, jsonl or csv."""
     suffix = Path(path).suffix.lower()
-    formats = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
-               ".csv": "csv"}
-    if suffix not in formats:
+    if suffix not in _FORMATS:
         raise DatasetError(f"{path}: unknown dataset format {suffix!r} (use .parquet, .jsonl or .csv)")
-    return formats[suffix]
+    return _FORMATS[suffix]
 
 
-def read_table(path: str | os.PathLike[str]) -> pa.Table:
-    """Read a Parquet, JSONL or CSV file into an Arrow table, with a clear error naming the file."""
+def rejects_table(rows: Sequence[int] | pa.Array, ids: Sequence[str | None] | pa.Array, stage: str,
+                  kinds: Sequence[str] | str, reasons: Sequence[str] | str) -> pa.Table:
+    """The rejects table (``REJECTS_SCHEMA``); a single ``kinds``/``reasons`` string applies to every row."""
+    n = len(rows)
+    kinds = [kinds] * n if isinstance(kinds, str) else kinds
+    reasons = [reasons] * n if isinstance(reasons, str) else reasons
+    return pa.table([pa.array(rows, pa.int64()) if not isinstance(rows, pa.Array) else pc.cast(rows, pa.int64()),
+                     pa.array(ids, pa.string()) if not isinstance(ids, pa.Array) else pc.cast(ids, pa.string()),
+                     pa.array([stage] * n, pa.string()), pa.array(kinds, pa.string()),
+                     pa.array(reasons, pa.string())], schema=REJECTS_SCHEMA)
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+class RawRows:
+    """An input file as rows: column values by name, and the rows already found unreadable.
+
+    ``bad`` maps a row number to ``(reason_kind, reason)``. Columns come from an Arrow table
+    (Parquet, CSV) or from Python values (JSONL, where rows need not agree on types).
+    """
+
+    def __init__(self, path: Path, n: int, names: list[str], bad: dict[int, tuple[str, str]],
+                 columns: dict[str, list] | None = None, table: pa.Table | None = None):
+        self.path = path
+        self.n = n
+        self.names = names
+        self.bad = bad
+        self._columns = columns if columns is not None else {}
+        self._table = table
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def is_text(self, name: str) -> bool:
+        """Whether the column is an Arrow string column (every cell text or null, no check needed)."""
+        return self._table is not None and name in self._table.column_names and \
+            pa.types.is_string(self._table.schema.field(name).type) and name not in self._columns
+
+    def values(self, name: str) -> list:
+        """The column as Python values (None where absent or on an unreadable row)."""
+        if name not in self._columns:
+            if self._table is None or name not in self._table.column_names:
+                self._columns[name] = [None] * self.n
+            else:
+                self._columns[name] = _column_values(self._table[name], name, self.bad)
+        return self._columns[name]
+
+    def carry(self, names: list[str], keep: list[int]) -> list[tuple[str, pa.Array | pa.ChunkedArray]]:
+        """Columns ``names`` restricted to the rows ``keep``, with their Arrow types where known.
+
+        A JSONL column of objects, or whose rows disagree on type, is JSON text (strings stay as
+        they are): the engine reads ``kwargs`` and ``requirements`` as JSON text.
+        """
+        out = []
+        index = pa.array(keep, pa.int64())
+        for name in names:
+            if self._table is not None and name in self._table.column_names and \
+                    not pa.types.is_binary(self._table.schema.field(name).type):
+                out.append((name, self._table[name].take(index)))
+                continue
+            values = self.values(name)
+            picked = [values[i] for i in keep]
+            try:
+                if any(isinstance(v, dict) or (isinstance(v, list) and any(isinstance(x, dict) for x in v))
+                       for v in picked):
+                    raise pa.ArrowTypeError("objects are kept as JSON text")
+                out.append((name, pa.array(picked)))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # objects, or mixed types across JSON lines
+                out.append((name, pa.array([v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                                            for v in picked], pa.string())))
+        return out
+
+
+def _column_values(col: pa.ChunkedArray, name: str, bad: dict[int, tuple[str, str]]) -> list:
+    """Python values of a column; binary or invalid UTF-8 text is decoded row by row."""
+    typ = col.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        try:
+            col.validate(full=True)
+            return col.to_pylist()
+        except pa.ArrowInvalid:
+            col = col.cast(pa.large_binary()) if pa.types.is_large_string(typ) else col.cast(pa.binary())
+            typ = col.type
+    if not (pa.types.is_binary(typ) or pa.types.is_large_binary(typ)):
+        return col.to_pylist()
+    values = []
+    for i, raw in enumerate(col.to_pylist()):
+        if raw is None:
+            values.append(None)
+            continue
+        try:
+            values.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            values.append(None)
+            bad.setdefault(i, ("invalid_utf8", f"column {name!r}: invalid UTF-8 at byte {e.start}"))
+    return values
+
+
+def _read_jsonl(path: Path) -> RawRows:
+    """JSON lines, one row per non-blank line; a bad line is a rejected row, a cut-off file an error."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read: {e.strerror or e}") from e
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = data.split(b"\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    rows: list[dict | None] = []
+    bad: dict[int, tuple[str, str]] = {}
+    parsed_any = False
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        row = len(rows)
+        rows.append(None)
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            bad[row] = ("invalid_utf8", f"line {lineno}: invalid UTF-8 at byte {e.start}")
+            continue
+        try:
+            obj = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as e:
+            if lineno - 1 == last and not data.endswith(b"\n"):
+                raise DatasetError(f"{path}:{lineno}: truncated file: the last line is not complete JSON ({e})") from e
+            bad[row] = ("invalid_json", f"line {lineno}: invalid JSON: {e}")
+            continue
+        parsed_any = True
+        if not isinstance(obj, dict):
+            bad[row] = ("wrong_type", f"line {lineno}: a JSONL row must be an object, got {type(obj).__name__}")
+            continue
+        rows[row] = obj
+    if rows and not parsed_any and all(kind == "invalid_json" for kind, _ in bad.values()):
+        raise DatasetError(f"{path}: not a JSONL file: no line parses as JSON")
+    names: list[str] = []
+    seen: set[str] = set()
+    for obj in rows:
+        if obj:
+            for key in obj:
+                if key not in seen:
+                    seen.add(key)
+                    names.append(key)
+    columns = {name: [None if obj is None else obj.get(name) for obj in rows] for name in names}
+    return RawRows(path, len(rows), names, bad, columns=columns)
+
+
+_CSV_PARSE = pacsv.ParseOptions(newlines_in_values=True)  # prompts with list items span lines
+
+
+def _read_csv(path: Path) -> RawRows:
+    """CSV with every column read as text (a CSV has no types); bad UTF-8 rejects only its row."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, csv.Error) as e:
+        raise DatasetError(f"{path}: cannot read: {e}") from e
+    if not header:
+        raise DatasetError(f"{path}: empty CSV file (no header row)")
+    if len(set(header)) != len(header):
+        raise DatasetError(f"{path}: duplicate column names in the CSV header: {header}")
+    bad: dict[int, tuple[str, str]] = {}
+    try:
+        table = pacsv.read_csv(path, parse_options=_CSV_PARSE, convert_options=pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in header}))
+    except pa.ArrowInvalid as e:
+        if "UTF8" not in str(e) and "UTF-8" not in str(e):
+            raise DatasetError(f"{path}: cannot read csv: {e}") from e
+        try:
+            table = pacsv.read_csv(path, parse_options=_CSV_PARSE, convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.binary() for h in header}))
+        except (pa.ArrowInvalid, OSError) as e2:
+            raise DatasetError(f"{path}: cannot read csv: {e2}") from e2
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read csv: {e}") from e
+    raw = RawRows(path, table.num_rows, table.column_names, bad, table=table)
+    for name in table.column_names:  # decode every column now, so any bad byte rejects its row
+        raw.values(name)
+    return raw
+
+
+def _read_parquet(path: Path) -> RawRows:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as e:
+        raise DatasetError(f"{path}: cannot read parquet: {e}") from e
+    raw = RawRows(path, table.num_rows, table.column_names, {}, table=table)
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:  # invalid UTF-8 somewhere: find the rows
+        for name in table.column_names:
+            raw.values(name)
+    return raw
+
+
+def read_rows(path: str | os.PathLike[str]) -> RawRows:
+    """Read a Parquet, JSONL or CSV file as rows, unreadable rows kept with their reason."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file")
-    fmt = file_format(path)
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a directory, not a dataset file")
+    return {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[file_format(path)](path)
+
+
+def read_table(path: str | os.PathLike[str]) -> pa.Table:
+    """Read a file that must be readable as a whole (a pipeline artifact), with a clear error naming it."""
+    raw = read_rows(path)
+    if raw.bad:
+        row, (_, reason) = min(raw.bad.items())
+        raise DatasetError(f"{path}: {len(raw.bad):,} unreadable row(s); row {row}: {reason}")
+    return pa.Table.from_arrays([a for _, a in raw.carry(raw.names, list(range(raw.n)))], names=raw.names) \
+        if raw._table is None else raw._table
+
+
+@dataclass(frozen=True)
+class Input:
+    """The good rows of an input file, their row numbers in the file, and the rows rejected on reading."""
+
+    table: pa.Table
+    rows: pa.Array
+    rejects: pa.Table
+    rows_in: int
+
+    def renumber(self, table: pa.Table) -> pa.Table:
+        """``table`` with its ``row`` column (indexing :attr:`table`) turned into the file's row numbers."""
+        i = table.column_names.index("row")
+        return table.set_column(i, "row", pc.take(self.rows, table["row"]))
+
+    def merge(self, rejects: pa.Table) -> pa.Table:
+        """A stage's rejects, renumbered to the file's rows, together with the rows rejected on reading."""
+        return pa.concat_tables([self.rejects, self.renumber(rejects).cast(REJECTS_SCHEMA)]).sort_by("row")
+
+
+def _id_cell(value: Any) -> str | None:
+    """An id as text: strings as they are, integers in decimal; None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def read_input(path: str | os.PathLike[str], *, stage: str, text_columns: Iterable[str] = ("prompt",),
+               id_columns: Sequence[str] = ("id",)) -> Input:
+    """Read a stage's input file and reject the rows it cannot use, each with its reason.
+
+    A row is rejected when it cannot be read, when a cell of ``text_columns`` holds something other
+    than text (a number, a list), or when its id (the first of ``id_columns`` the file has) is
+    neither text nor an integer. A file with none of them gets the row numbers as ``id``. Every
+    other column is carried through.
+    """
+    raw = read_rows(path)
+    bad = dict(raw.bad)
+    id_column = next((c for c in id_columns if raw.has(c)), None)
+    ids: list[str | None] = [str(i) for i in range(raw.n)]
+    if id_column is not None:
+        for i, value in enumerate(raw.values(id_column)):
+            ids[i] = _id_cell(value)
+            if value is not None and ids[i] is None:
+                bad.setdefault(i, ("wrong_type", f"{id_column!r} must be a string or an integer, got "
+                                                 f"{type(value).__name__}"))
+    for name in text_columns:
+        if raw.has(name) and not raw.is_text(name):
+            for i, value in enumerate(raw.values(name)):
+                if value is not None and not isinstance(value, str):
+                    bad.setdefault(i, ("wrong_type", f"{name!r} must be a string, got {type(value).__name__}"))
+    keep = [i for i in range(raw.n) if i not in bad]
+    columns = dict(raw.carry([n for n in raw.names if n != id_column], keep))
+    columns[id_column or "id"] = pa.array([ids[i] for i in keep], pa.string())
+    table = pa.table({n: columns[n] for n in raw.names + ([] if id_column else ["id"])})
+    rows = sorted(bad)
+    rejects = rejects_table(rows, [ids[i] if id_column else None for i in rows], stage, [bad[i][0] for i in rows],
+                            [bad[i][1] for i in rows])
+    return Input(table, pa.array(keep, pa.int64()), rejects, raw.n)
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid: int) -> bool:
     try:
-        if fmt == "parquet":
-            return pq.read_table(path)
-        if fmt == "csv":
-            # Prompts often hold numbered lists: quoted fields may span lines.
-            return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True))
-        return _read_jsonl(path)
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read {fmt}: {e}") from e
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
-def _read_jsonl(path: Path) -> pa.Table:
-    """JSONL through Arrow's reader; heterogeneous rows (IFEval kwargs) fall back to Python."""
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files of earlier writes of ``path`` whose process is gone (a kill -9)."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^.]+\.tmp$")
+    for other in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        m = pattern.match(other.name)
+        if m is None or (int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1)))):
+            other.unlink(missing_ok=True)
+
+
+def _write_error(path: Path, e: OSError) -> DatasetError:
+    return DatasetError(f"{path}: cannot write: {e.strerror or e}")
+
+
+def check_output(path: str | os.PathLike[str], *, dataset: bool = True) -> None:
+    """Fail now, before any work, if ``path`` cannot be written (or, for a dataset, has an unknown extension)."""
+    path = Path(path)
+    if dataset:
+        file_format(path)
+    if path.is_dir():
+        raise DatasetError(f"{path}: cannot write: is a directory")
     try:
-        return pajson.read_json(path)
-    except pa.ArrowInvalid:
-        rows = []
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise DatasetError(f"{path}:{lineno}: invalid JSON: {e}") from e
-        return rows_to_table(rows)
-
-
-def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Build a table from Python rows, storing dict/list-of-dict cells as JSON strings."""
-    if not rows:
-        return pa.table({})
-    names: list[str] = []
-    for row in rows:
-        names.extend(k for k in row if k not in names)
-    columns = {}
-    for name in names:
-        values = [row.get(name) for row in rows]
-        if any(isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict)) for v in values):
-            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-        columns[name] = values
-    return pa.table(columns)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise _write_error(path, e) from None
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The file gets the usual permissions (0666 less the umask), not ``mkstemp``'s 0600.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise _write_error(path, e) from None
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise _write_error(path, e) from None
         raise
+    _remove_stale_temporaries(path)
+
+
+def _json_text(column: pa.ChunkedArray) -> pa.Array:
+    """A nested column (lists, structs) as one JSON text per cell, for CSV, which has no nesting."""
+    return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in column.to_pylist()],
+                    pa.string())
 
 
 def write_table(table: pa.Table, path: str | os.PathLike[str]) -> None:
-    """Write a table atomically as Parquet (zstd), JSONL or CSV, chosen by extension."""
+    """Write a table atomically as Parquet (zstd), JSONL or CSV (nested cells as JSON), chosen by extension."""
     fmt = file_format(path)
     with atomic_path(path) as tmp:
         if fmt == "parquet":
             pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True,
                            store_schema=True)
         elif fmt == "csv":
+            for i, field in enumerate(table.schema):
+                if pa.types.is_nested(field.type):
+                    table = table.set_column(i, field.name, _json_text(table[field.name]))
             pacsv.write_csv(table, tmp)
         else:
             with open(tmp, "w", encoding="utf-8") as f:

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 import math
 import re
@@ -1328,6 +1329,10 @@ def _fold_restatements(doc: Document, found: list[_Found]) -> list[_Found]:
 
 
 def _finish(text: str, doc: Document, requirements: list[Requirement]) -> ParsedInstruction:
+    for i, r in enumerate(requirements):
+        if r.type == "repeat_prompt" and r.start is not None and "prompt" not in r.params:
+            request = _rewrite_with(text, doc, requirements, {r.id})
+            requirements[i] = dataclasses.replace(r, params=_sorted_params({**r.params, "prompt": request}))
     base_task = _rewrite_with(text, doc, requirements, {r.id for r in requirements})
     return ParsedInstruction(
         text=text,
@@ -1343,8 +1348,8 @@ def _parse_text(text: str, limits: ParseLimits) -> ParsedInstruction:
     found = _find_requirements(text, doc)
     if len(found) > limits.max_requirements:
         raise InvalidInstructionError(
-            f"invalid instruction: {len(found)} requirements found, over the limit of "
-            f"{limits.max_requirements} (parse.max_requirements)"
+            f"invalid instruction: more than {limits.max_requirements} requirements found, over the limit "
+            "(parse.max_requirements)"
         )
     reqs = [
         Requirement(f"r{i + 1}", f.rtype, f.start, f.end, text[f.start : f.end], _sorted_params(f.params), "text")

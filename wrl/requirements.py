@@ -102,12 +102,29 @@ class ParsedInstruction:
         return rewrite(self.text, self.requirements, ids)
 
 
+#: Bounds of the engine's integer settings (its seeds are 64-bit; larger limits are mistakes).
+SEED_MAX = 2**64 - 1
+MAX_BYTES_MAX = 1 << 30
+MAX_REQUIREMENTS_MAX = 1 << 20
+MAX_VARIANTS_MAX = _core.MAX_VARIANTS
+
+
+def check_range(name: str, value: int, low: int, high: int) -> None:
+    """Raise ``InvalidConfigError`` unless ``low <= value <= high`` (an int, not a bool)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise _core.InvalidConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
 @dataclass(frozen=True)
 class ParseLimits:
     """Limits past which an instruction is rejected rather than parsed."""
 
     max_bytes: int = 65_536
     max_requirements: int = 64
+
+    def __post_init__(self) -> None:
+        check_range("parse.max_bytes", self.max_bytes, 1, MAX_BYTES_MAX)
+        check_range("parse.max_requirements", self.max_requirements, 1, MAX_REQUIREMENTS_MAX)
 
 
 def _from_json(text: str, payload: str) -> ParsedInstruction:
@@ -161,12 +178,22 @@ def _as_string_column(table: pa.Table, name: str) -> pa.Table:
     return table
 
 
+def _json_cell(value: Any) -> str | None:
+    """One cell as JSON text; IFEval kwargs lists lose their null keys (Parquet fills absent keys)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(d, dict) for d in value):
+        value = [{k: x for k, x in d.items() if x is not None} for d in value]
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _kwargs_as_json(table: pa.Table) -> pa.Table:
-    """IFEval Parquet files store kwargs as list<struct>; the engine takes one JSON string per row."""
+    """The engine reads IFEval ``kwargs`` as one JSON string per row; Parquet and JSON readers give
+    lists of structs (or, from a malformed file, anything): encode them, and let the engine reject
+    a row whose kwargs are not a list of objects."""
     if "kwargs" not in table.column_names or pa.types.is_string(table.schema.field("kwargs").type):
         return table
-    values = [None if v is None else json.dumps([{k: x for k, x in d.items() if x is not None} for d in v])
-              for v in table["kwargs"].to_pylist()]
+    values = [_json_cell(v) for v in table["kwargs"].to_pylist()]
     return table.set_column(table.column_names.index("kwargs"), "kwargs", pa.array(values, pa.string()))
 
 
@@ -179,9 +206,11 @@ def parse_table(
         ``(parsed, rejects)``. ``parsed`` carries every other input column through; each input row
         is in exactly one of the two tables (``rejects.row`` is its index in the input).
     """
+    from wrl.batching import worker_threads
+
     table = _kwargs_as_json(_as_string_column(table, "id"))
     parsed, rejects = _core.parse_batch(
-        table, max_bytes=limits.max_bytes, max_requirements=limits.max_requirements, threads=threads
+        table, max_bytes=limits.max_bytes, max_requirements=limits.max_requirements, threads=worker_threads(threads)
     )
     extra = [c for c in table.column_names if c not in _PARSE_COLUMNS and c not in parsed.column_names]
     if extra:
@@ -201,6 +230,11 @@ class DropSettings:
     seed: int = 0
     max_variants: int = 4
 
+    def __post_init__(self) -> None:
+        check_range("drop.k", self.k, 1, MAX_REQUIREMENTS_MAX)
+        check_range("drop.seed", self.seed, 0, SEED_MAX)
+        check_range("drop.max_variants", self.max_variants, 1, MAX_VARIANTS_MAX)
+
 
 def drop_table(parsed: pa.Table, settings: DropSettings = DropSettings(), *, threads: int = 0) -> tuple[pa.Table, pa.Table]:
     """Draw requirement-dropped variants of every parsed instruction.
@@ -212,6 +246,8 @@ def drop_table(parsed: pa.Table, settings: DropSettings = DropSettings(), *, thr
     Returns:
         ``(variants, rejects)``; ``variants.row`` and ``rejects.row`` index ``parsed``.
     """
+    from wrl.batching import worker_threads
+
     return _core.drop_batch(
         parsed,
         strategy=settings.strategy,
@@ -219,7 +255,7 @@ def drop_table(parsed: pa.Table, settings: DropSettings = DropSettings(), *, thr
         k=settings.k,
         seed=settings.seed,
         max_variants=settings.max_variants,
-        threads=threads,
+        threads=worker_threads(threads),
     )
 
 

@@ -38,6 +38,7 @@ class View:
         sql: the view's query: ``{source}`` is the ``read_parquet(...)`` of ``path`` and ``{rest}``
             the file's columns except those in ``hide``. Default: every column.
         hide: columns left out of ``{rest}``.
+        stage: the DVC stage that writes ``path`` (named when the artifact is missing).
     """
 
     name: str
@@ -45,6 +46,7 @@ class View:
     description: str
     sql: str = "SELECT * FROM {source}"
     hide: tuple[str, ...] = ()
+    stage: str = ""
 
     def files(self, root: str | os.PathLike[str]) -> list[str]:
         """The files of this artifact under ``root``, sorted (empty if not built yet)."""
@@ -71,31 +73,34 @@ def _ident(name: str) -> str:
 VIEWS: dict[str, View] = {}
 
 
-def register(name: str, path: str, description: str, sql: str = "SELECT * FROM {source}",
+def register(name: str, path: str, description: str, *, stage: str, sql: str = "SELECT * FROM {source}",
              hide: tuple[str, ...] = ()) -> View:
     """Add an artifact to the registry (one call per artifact, next to the others below)."""
     if name in VIEWS:
         raise ValueError(f"view {name!r} is registered twice")
-    VIEWS[name] = View(name, path, description, sql, hide)
+    VIEWS[name] = View(name, path, description, sql, hide, stage)
     return VIEWS[name]
 
 
 # --- The registry: one entry per artifact, in pipeline order. -------------------------------------
 register("instructions", "data/parsed.parquet",
          "Parsed instructions, one row each: id, prompt, split, source metadata (category, topic, language), "
-         "base_task, script, n_requirements, requirements (list of structs), gold_requirements (JSON, synth).")
+         "base_task, script, n_requirements, requirements (list of structs), gold_requirements (JSON, synth).",
+         stage="parse")
 register("requirements", "data/parsed.parquet",
          "One row per parsed requirement: instruction_id, the instruction's metadata, requirement_id, type, "
          "family, start/end (character span), text, params (JSON), verifiable, requirement_source.",
          sql="SELECT id AS instruction_id, {rest}, r.id AS requirement_id, r.type, r.family, r.\"start\", r.\"end\", "
              "r.text, r.params::JSON AS params, r.verifiable, r.source AS requirement_source "
              "FROM (SELECT *, UNNEST(requirements) AS r FROM {source})",
-         hide=("id", "prompt", "base_task", "script", "requirements", "gold_requirements", "r"))
+         hide=("id", "prompt", "base_task", "script", "requirements", "gold_requirements", "r"), stage="parse")
 register("variants", "data/variants.parquet",
          "Requirement-dropped variants, one row each: id, variant (0 = full), variant_id, strategy, split, "
-         "n_requirements, n_dropped, kept_ids, dropped_ids, dropped_types, prompt (rewritten), metadata.")
+         "n_requirements, n_dropped, kept_ids, dropped_ids, dropped_types, prompt (rewritten), metadata.",
+         stage="drop")
 register("rejects", "data/*.rejects.parquet",
-         "Quarantined rows of every stage: row (index in that stage's input), id, stage, reason_kind, reason.")
+         "Quarantined rows of every stage: row (index in that stage's input), id, stage, reason_kind, reason.",
+         stage="data")
 
 
 def connect(root: str | os.PathLike[str] = ".", database: str = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -123,7 +128,8 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str,
         view = VIEWS.get(match.group(1)) if match else None
         if view is not None and not view.files(root):
             raise DatasetError(f"view {view.name!r} has no data yet: {os.path.join(root, view.path)} does not "
-                               f"exist (build it with `dvc repro`)") from None
+                               f"exist; the {view.stage!r} stage writes it (`dvc repro {view.stage}`, or "
+                               f"`dvc pull` from a remote)") from None
         if match and view is None:
             built = ", ".join(name for name, ok in available(root).items() if ok) or "none"
             raise DatasetError(f"{str(e).splitlines()[0]} Views: {built} (`wrl sql --list` describes them)") from None

@@ -37,8 +37,8 @@ FIGURES = ("prompt_strict", "instruction_strict", "prompt_loose", "instruction_l
 class Verdict:
     """Whether a response follows one requirement.
 
-    ``status`` is ``followed`` or ``violated`` by the strict rule, or ``not_verifiable``; ``strict``
-    and ``loose`` are None for a requirement no rule can verify. ``loose_variant`` names the first
+    ``status`` is ``followed`` or ``violated`` by the strict rule, ``not_verifiable``, or ``invalid``
+    (a malformed requirement, in a dataset row); ``strict`` and ``loose`` are None unless a rule decided. ``loose_variant`` names the first
     loose variant that passed (``original``, ``no_asterisks``, ``without_first_line``, ...).
     """
 
@@ -54,7 +54,7 @@ class Verdict:
 
     @property
     def verifiable(self) -> bool:
-        return self.status != "not_verifiable"
+        return self.status in ("followed", "violated")
 
 
 def _requirements_json(requirements: ParsedInstruction | Iterable[Requirement | dict[str, Any]]) -> str:
@@ -142,8 +142,10 @@ def verify_table(
         ``loose``, ``status`` and ``reason``; ``row`` in both indexes the input, so every input row
         is in one of them.
     """
+    from wrl.batching import worker_threads
+
     return _core.verify_batch(_prepare(table), response_column=response_column, max_bytes=max_bytes,
-                              threads=threads)
+                              threads=worker_threads(threads))
 
 
 def verify_dataset(
@@ -172,22 +174,24 @@ def ifeval_figures(results: pa.Table) -> dict[str, Any]:
 
     Prompt-level accuracy: the share of responses that follow all their verifiable requirements;
     instruction-level: the share of verifiable requirements followed; each strict and loose.
-    ``not_verifiable`` requirements are counted, not scored. ``by_type`` gives, per requirement
-    type, the instruction-level figures over that type and the prompt-level ones over the
-    responses that have a requirement of that type; ``by_instruction_id`` the same per IFEval id.
+    ``not_verifiable`` and ``invalid`` (malformed) requirements are counted, not scored. ``by_type``
+    gives, per requirement type, the instruction-level figures over that type and the prompt-level
+    ones over the responses that have a requirement of that type; ``by_instruction_id`` the same per
+    IFEval id.
 
     Returns:
         ``{"overall": {...}, "by_type": {type: {...}}, "by_instruction_id": {id: {...}}}``; each
-        entry holds the four figures, ``prompts``, ``instructions`` and ``not_verifiable``.
+        entry holds the four figures, ``prompts``, ``instructions``, ``not_verifiable`` and ``invalid``.
     """
-    cols = results.select(["row", "type", "instruction_id", "strict", "loose"]).to_pydict()
+    cols = results.select(["row", "type", "instruction_id", "status", "strict", "loose"]).to_pydict()
     rows: dict[int, list[int]] = {}
     for i, r in enumerate(cols["row"]):
         rows.setdefault(r, []).append(i)
 
     def figures(indices: list[int], prompt_rows: Iterable[int]) -> dict[str, Any]:
         idx = [i for i in indices if cols["strict"][i] is not None]
-        unverifiable = len(indices) - len(idx)
+        invalid = sum(cols["status"][i] == "invalid" for i in indices)
+        unverifiable = len(indices) - len(idx) - invalid
         prompts = [[i for i in rows[r] if cols["strict"][i] is not None] for r in prompt_rows]
         prompts = [p for p in prompts if p]
         return {
@@ -198,6 +202,7 @@ def ifeval_figures(results: pa.Table) -> dict[str, Any]:
             "prompts": len(prompts),
             "instructions": len(idx),
             "not_verifiable": unverifiable,
+            "invalid": invalid,
         }
 
     def grouped(key: str) -> dict[str, Any]:

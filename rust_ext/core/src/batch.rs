@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::error::{CoreError, Result};
 
-/// Run `f` over `items` on `threads` threads (0 = all cores), in order.
+/// Run `f` over `items` on `threads` threads (0 = all cores, and never more than the cores), in order.
 pub fn par_map<T, R, F>(items: &[T], threads: usize, f: F) -> Result<Vec<Result<R>>>
 where
     T: Sync,
@@ -24,6 +24,8 @@ where
             Err(CoreError::InvalidInstruction(format!("internal error while processing this row: {msg}")))
         })
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if threads == 0 { cores } else { threads.min(cores) };
     if threads == 1 || items.len() < 2 {
         return Ok(items.iter().map(guarded).collect());
     }

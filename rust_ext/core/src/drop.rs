@@ -58,6 +58,9 @@ impl Strategy {
     }
 }
 
+/// The most dropped variants one instruction may ask for: a bound on the draw's attempts and output.
+pub const MAX_VARIANTS: usize = 4096;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DropConfig {
     pub strategy: Strategy,
@@ -76,8 +79,11 @@ impl DropConfig {
         if self.strategy == Strategy::ExactK && self.k == 0 {
             return Err(CoreError::InvalidConfig("drop.k must be at least 1 for exact_k".into()));
         }
-        if self.max_variants == 0 {
-            return Err(CoreError::InvalidConfig("drop.max_variants must be at least 1".into()));
+        if !(1..=MAX_VARIANTS).contains(&self.max_variants) {
+            return Err(CoreError::InvalidConfig(format!(
+                "drop.max_variants must be in [1, {MAX_VARIANTS}], got {}",
+                self.max_variants
+            )));
         }
         Ok(())
     }
@@ -93,6 +99,15 @@ pub struct Variant {
     pub prompt: String,
 }
 
+/// n choose k, saturating at `usize::MAX`.
+fn binomial(n: usize, k: usize) -> usize {
+    let k = k.min(n - k) as u128;
+    let n = n as u128;
+    (0..k)
+        .try_fold(1u128, |c, i| c.checked_mul(n - i).map(|c| c / (i + 1)).filter(|&c| c <= usize::MAX as u128))
+        .map_or(usize::MAX, |c| c as usize)
+}
+
 /// Draw the variants of one instruction. `key` (its id) seeds the draw together with the config
 /// seed, so the result does not depend on row order or thread count.
 pub fn drop_instruction(text: &str, parsed: &ParsedInstruction, key: &str, cfg: &DropConfig) -> Result<Vec<Variant>> {
@@ -103,8 +118,10 @@ pub fn drop_instruction(text: &str, parsed: &ParsedInstruction, key: &str, cfg: 
     let mut sets: Vec<Vec<usize>> = Vec::new();
     match cfg.strategy {
         Strategy::Independent => {
+            // Once every non-empty subset is drawn no attempt can add one: stop there.
+            let target = cfg.max_variants.min(1usize.checked_shl(n as u32).map_or(usize::MAX, |all| all - 1));
             for _ in 0..cfg.max_variants * 4 {
-                if sets.len() >= cfg.max_variants || n == 0 {
+                if sets.len() >= target || n == 0 {
                     break;
                 }
                 let set: Vec<usize> = (0..n).filter(|_| rng.next_f64() < cfg.rate).collect();
@@ -115,8 +132,9 @@ pub fn drop_instruction(text: &str, parsed: &ParsedInstruction, key: &str, cfg: 
         }
         Strategy::ExactK => {
             if n >= cfg.k {
+                let target = cfg.max_variants.min(binomial(n, cfg.k));
                 for _ in 0..cfg.max_variants * 4 {
-                    if sets.len() >= cfg.max_variants {
+                    if sets.len() >= target {
                         break;
                     }
                     let mut set = rng.sample(n, cfg.k);
@@ -160,17 +178,40 @@ pub fn rewrite(text: &str, requirements: &[Requirement], dropped: &HashSet<&str>
     rewrite_with(text, &segment(text), requirements, dropped)
 }
 
-/// Convert the dropped requirements' character spans to sorted byte ranges.
-fn dropped_ranges(text: &str, requirements: &[Requirement], dropped: &HashSet<&str>) -> Vec<(usize, usize)> {
-    let index = CharIndex::new(text);
-    let mut ranges: Vec<(usize, usize)> = requirements
-        .iter()
-        .filter(|r| dropped.contains(r.id.as_str()))
-        .filter_map(|r| Some((index.byte_of(r.start?)?, index.byte_of(r.end?)?)))
-        .filter(|(s, e)| s < e)
-        .collect();
-    ranges.sort_unstable();
-    ranges
+/// The dropped requirements' byte ranges, sorted by start, with the running maximum of their ends
+/// so that the ranges touching a clause are found by binary search (a long list stays linear).
+struct Ranges {
+    ranges: Vec<(usize, usize)>,
+    max_end: Vec<usize>,
+}
+
+impl Ranges {
+    fn new(text: &str, requirements: &[Requirement], dropped: &HashSet<&str>) -> Self {
+        let index = CharIndex::new(text);
+        let mut ranges: Vec<(usize, usize)> = requirements
+            .iter()
+            .filter(|r| dropped.contains(r.id.as_str()))
+            .filter_map(|r| Some((index.byte_of(r.start?)?, index.byte_of(r.end?)?)))
+            .filter(|(s, e)| s < e)
+            .collect();
+        ranges.sort_unstable();
+        let max_end = ranges.iter().scan(0, |m, &(_, e)| {
+            *m = e.max(*m);
+            Some(*m)
+        });
+        Ranges { max_end: max_end.collect(), ranges }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// A slice holding every range that overlaps `start..end` (and perhaps some that do not).
+    fn within(&self, start: usize, end: usize) -> &[(usize, usize)] {
+        let lo = self.max_end.partition_point(|&e| e <= start);
+        let hi = self.ranges.partition_point(|&(s, _)| s < end);
+        &self.ranges[lo..hi.max(lo)]
+    }
 }
 
 fn has_word(s: &str) -> bool {
@@ -198,11 +239,12 @@ fn capitalize_first(s: &mut String) {
 }
 
 /// Rewrite one sentence body; `None` when nothing of it is left.
-fn rewrite_sentence(text: &str, sentence: &crate::text::Sentence, ranges: &[(usize, usize)]) -> Option<(String, bool)> {
+fn rewrite_sentence(text: &str, sentence: &crate::text::Sentence, ranges: &Ranges) -> Option<(String, bool)> {
     let mut kept: Vec<(usize, String)> = Vec::new();
     let mut changed = false;
     for (ci, clause) in sentence.clauses.iter().enumerate() {
         let cuts: Vec<(usize, usize)> = ranges
+            .within(clause.start, clause.end)
             .iter()
             .filter(|(s, e)| *s < clause.end && *e > clause.start)
             .map(|(s, e)| ((*s).max(clause.start), (*e).min(clause.end)))
@@ -246,7 +288,7 @@ fn rewrite_sentence(text: &str, sentence: &crate::text::Sentence, ranges: &[(usi
 
 /// Rewrite with an already segmented document.
 pub(crate) fn rewrite_with(text: &str, doc: &Document, requirements: &[Requirement], dropped: &HashSet<&str>) -> String {
-    let ranges = dropped_ranges(text, requirements, dropped);
+    let ranges = Ranges::new(text, requirements, dropped);
     if ranges.is_empty() {
         return text.trim().to_string();
     }
@@ -403,5 +445,23 @@ mod tests {
         let cfg = DropConfig { strategy: Strategy::Independent, rate: 1.5, k: 1, seed: 0, max_variants: 2 };
         assert!(cfg.validate().is_err());
         assert!("sometimes".parse::<Strategy>().is_err());
+        for max_variants in [0, MAX_VARIANTS + 1, 1 << 62] {
+            let cfg = DropConfig { strategy: Strategy::Independent, rate: 0.5, k: 1, seed: 0, max_variants };
+            assert!(cfg.validate().unwrap_err().to_string().contains("max_variants"), "{max_variants}");
+        }
+    }
+
+    #[test]
+    fn variants_stop_at_every_distinct_subset() {
+        let text = "Write a poem. Use at least 50 words. Do not use any commas. End with 'Bye.'";
+        let parsed = parse_instruction(text, &ParseLimits::default()).unwrap();
+        assert_eq!(parsed.requirements.len(), 3);
+        for (strategy, k, want) in [(Strategy::Independent, 1, 7), (Strategy::ExactK, 2, 3)] {
+            let cfg = DropConfig { strategy, rate: 0.5, k, seed: 1, max_variants: MAX_VARIANTS };
+            let variants = drop_instruction(text, &parsed, "id", &cfg).unwrap();
+            assert_eq!(variants.len(), want + 1, "{strategy:?}");
+        }
+        assert_eq!(binomial(64, 32), 1_832_624_140_942_590_534);
+        assert_eq!(binomial(200, 100), usize::MAX);
     }
 }

@@ -57,15 +57,31 @@ pub(crate) struct Found {
     pub fold_only: bool,
 }
 
-/// Find every requirement of the text, by byte span.
-pub(crate) fn find_requirements(lx: &Lexicon, text: &str, doc: &Document) -> Vec<Found> {
-    find_with_hits(lx, text, doc, lx.anchor_hits(text))
+/// Find every requirement of the text, by byte span, in text order. With a `limit`, stops as
+/// soon as more than `limit` requirements are certain and returns `None`, so an absurd input
+/// costs no more than the limit's worth of work.
+pub(crate) fn find_requirements(
+    lx: &Lexicon,
+    text: &str,
+    doc: &Document,
+    limit: Option<usize>,
+) -> Option<Vec<Found>> {
+    find_with_hits(lx, text, doc, lx.anchor_hits(text), limit)
 }
 
 /// `hits` (anchor offsets and their patterns) narrows the patterns tried per clause; `None`
 /// tries them all. Anchors are necessary literals, so both give the same result.
-fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(usize, usize)>>) -> Vec<Found> {
-    let mut found = Vec::new();
+fn find_with_hits(
+    lx: &Lexicon,
+    text: &str,
+    doc: &Document,
+    mut hits: Option<Vec<(usize, usize)>>,
+    limit: Option<usize>,
+) -> Option<Vec<Found>> {
+    if let Some(hits) = hits.as_mut() {
+        hits.sort_unstable();
+    }
+    let mut folded = Folder::new(doc);
     let mut first_clause = true;
     let mut candidates: Vec<usize> = Vec::new();
     for sentence in &doc.sentences {
@@ -74,9 +90,9 @@ fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(us
             candidates.clear();
             match &hits {
                 Some(hits) => {
-                    candidates.extend(
-                        hits.iter().filter(|(pos, _)| (clause.start..clause.end).contains(pos)).map(|&(_, p)| p),
-                    );
+                    let lo = hits.partition_point(|&(pos, _)| pos < clause.start);
+                    let hi = hits.partition_point(|&(pos, _)| pos < clause.end);
+                    candidates.extend(hits[lo..hi].iter().map(|&(_, p)| p));
                     candidates.extend_from_slice(&lx.unanchored);
                     candidates.sort_unstable();
                     candidates.dedup();
@@ -111,6 +127,9 @@ fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(us
             let task = first_clause || lx.task_clause.is_match(clause_text);
             first_clause = false;
             let whole_clause = matches.len() == 1 && !task;
+            // Clauses come in text order and matches never overlap: sorting each clause's matches
+            // puts the whole text in order.
+            matches.sort_by_key(|m| (m.start, m.end));
             for mut m in matches {
                 if whole_clause {
                     m.start = 0;
@@ -118,12 +137,14 @@ fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(us
                 }
                 m.start += clause.start;
                 m.end += clause.start;
-                found.push(m);
+                folded.push(m);
+            }
+            if limit.is_some_and(|limit| folded.certain > limit) {
+                return None;
             }
         }
     }
-    found.sort_by_key(|f| (f.start, f.end));
-    fold_restatements(doc, found)
+    Some(folded.finish())
 }
 
 /// A requirement restated right after itself ("...in lowercase letters. No capital letters are
@@ -131,25 +152,47 @@ fn find_with_hits(lx: &Lexicon, text: &str, doc: &Document, hits: Option<Vec<(us
 /// or the next sentence, and agrees on every parameter both set, it is folded into the previous
 /// one, whose span then covers both (so dropping it removes both) and whose params gain the new
 /// keys. Fold-only matches that fold into nothing are discarded.
-fn fold_restatements(doc: &Document, found: Vec<Found>) -> Vec<Found> {
-    let sentence_of = |pos: usize| doc.sentences.iter().position(|s| pos < s.end).unwrap_or(doc.sentences.len());
-    let mut out: Vec<Found> = Vec::with_capacity(found.len());
-    for f in found {
-        if let Some(last) = out.last_mut() {
+struct Folder<'d> {
+    doc: &'d Document,
+    out: Vec<Found>,
+    /// Requirements that will be in the result whatever follows (not fold-only, so never discarded).
+    certain: usize,
+}
+
+impl<'d> Folder<'d> {
+    fn new(doc: &'d Document) -> Self {
+        Folder { doc, out: Vec::new(), certain: 0 }
+    }
+
+    fn sentence_of(&self, pos: usize) -> usize {
+        self.doc.sentences.partition_point(|s| s.end <= pos)
+    }
+
+    /// Add the next requirement in text order.
+    fn push(&mut self, f: Found) {
+        if let Some(last) = self.out.last() {
             let agree = f.params.iter().all(|(k, v)| last.params.get(k).is_none_or(|w| w == v));
-            if last.rtype == f.rtype && agree && sentence_of(f.start) <= sentence_of(last.start) + 1 {
+            if last.rtype == f.rtype && agree && self.sentence_of(f.start) <= self.sentence_of(last.start) + 1 {
+                let last = self.out.last_mut().unwrap();
+                if last.fold_only && !f.fold_only {
+                    self.certain += 1;
+                }
                 last.end = last.end.max(f.end);
                 last.fold_only &= f.fold_only;
                 for (k, v) in f.params {
                     last.params.entry(k).or_insert(v);
                 }
-                continue;
+                return;
             }
         }
-        out.push(f);
+        self.certain += usize::from(!f.fold_only);
+        self.out.push(f);
     }
-    out.retain(|f| !f.fold_only);
-    out
+
+    fn finish(mut self) -> Vec<Found> {
+        self.out.retain(|f| !f.fold_only);
+        self.out
+    }
 }
 
 /// Shrink a span so that it neither starts nor ends with whitespace.
@@ -163,35 +206,33 @@ fn trim_span(text: &str, start: usize, end: usize) -> (usize, usize) {
     (start + lead, end - trail)
 }
 
-/// Byte offset → character offset, for spans reported to Python.
-pub struct CharIndex<'a> {
-    text: &'a str,
-    ascii: bool,
+/// Byte offset ↔ character offset, for spans reported to Python. Non-ASCII text keeps the byte
+/// offset of every character, so each lookup is a binary search, not a scan from the start.
+pub struct CharIndex {
+    len: usize,
+    /// Byte offset of each character; empty for ASCII text, where the two offsets agree.
+    starts: Vec<usize>,
 }
 
-impl<'a> CharIndex<'a> {
-    pub fn new(text: &'a str) -> Self {
-        CharIndex { text, ascii: text.is_ascii() }
+impl CharIndex {
+    pub fn new(text: &str) -> Self {
+        let starts = if text.is_ascii() { Vec::new() } else { text.char_indices().map(|(b, _)| b).collect() };
+        CharIndex { len: text.len(), starts }
     }
 
     pub fn char_of(&self, byte: usize) -> usize {
-        if self.ascii {
+        if self.starts.is_empty() {
             byte
         } else {
-            self.text[..byte].chars().count()
+            self.starts.partition_point(|&b| b < byte)
         }
     }
 
     pub fn byte_of(&self, chars: usize) -> Option<usize> {
-        if self.ascii {
-            return (chars <= self.text.len()).then_some(chars);
+        if self.starts.is_empty() {
+            return (chars <= self.len).then_some(chars);
         }
-        if chars == 0 {
-            return Some(0);
-        }
-        self.text.char_indices().nth(chars).map(|(b, _)| b).or_else(|| {
-            (self.text.chars().count() == chars).then_some(self.text.len())
-        })
+        self.starts.get(chars).copied().or((chars == self.starts.len()).then_some(self.len))
     }
 }
 
@@ -217,20 +258,27 @@ pub fn parse_instruction(text: &str, limits: &ParseLimits) -> Result<ParsedInstr
     check_instruction(text, limits)?;
     let lx = &*LEXICON;
     let doc = segment(text);
-    let found = find_requirements(lx, text, &doc);
-    if found.len() > limits.max_requirements {
-        return Err(CoreError::InvalidInstruction(format!(
-            "{} requirements found, over the limit of {} (parse.max_requirements)",
-            found.len(),
+    let found = find_requirements(lx, text, &doc, Some(limits.max_requirements)).ok_or_else(|| {
+        CoreError::InvalidInstruction(format!(
+            "more than {} requirements found, over the limit (parse.max_requirements)",
             limits.max_requirements
-        )));
-    }
+        ))
+    })?;
     let requirements = to_requirements(text, found, "text");
     Ok(finish(text, &doc, requirements))
 }
 
-/// Fill in the base task (every located requirement dropped) and the script.
-pub(crate) fn finish(text: &str, doc: &Document, requirements: Vec<Requirement>) -> ParsedInstruction {
+/// Fill in the base task (every located requirement dropped) and the script, and give a
+/// `repeat_prompt` requirement without its `prompt` the request it asks to repeat: the
+/// instruction without that requirement (IFEval's `prompt_to_repeat`), so it can be verified.
+pub(crate) fn finish(text: &str, doc: &Document, mut requirements: Vec<Requirement>) -> ParsedInstruction {
+    for i in 0..requirements.len() {
+        let r = &requirements[i];
+        if r.rtype == "repeat_prompt" && r.start.is_some() && !r.params.contains_key("prompt") {
+            let request = crate::drop::rewrite_with(text, doc, &requirements, &HashSet::from([r.id.as_str()]));
+            requirements[i].params.insert("prompt".into(), request.into());
+        }
+    }
     let all: HashSet<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
     let base_task = crate::drop::rewrite_with(text, doc, &requirements, &all);
     ParsedInstruction {
@@ -328,8 +376,8 @@ mod tests {
         for text in &texts {
             let doc = segment(text);
             let key = |f: &Found| (f.start, f.end, f.rtype.clone(), crate::model::params_to_json(&f.params));
-            let fast: Vec<_> = find_requirements(lx, text, &doc).iter().map(key).collect();
-            let slow: Vec<_> = find_with_hits(lx, text, &doc, None).iter().map(key).collect();
+            let fast: Vec<_> = find_requirements(lx, text, &doc, None).unwrap().iter().map(key).collect();
+            let slow: Vec<_> = find_with_hits(lx, text, &doc, None, None).unwrap().iter().map(key).collect();
             assert_eq!(fast, slow, "{text}");
         }
     }
@@ -422,7 +470,7 @@ mod tests {
             ),
             (
                 "First repeat the request word for word without change, then give your answer (1. do not say any words or characters before repeating the request; 2. the request you need to repeat does not include this sentence)",
-                json!([["repeat_prompt", {}]]),
+                json!([["repeat_prompt", {"prompt": "Write a poem about the sea."}]]),
             ),
             ("Entire output should be wrapped in JSON format. You can use markdown ticks such as ```.", json!([["json_format", {}]])),
             ("Include keywords ['river', 'stone'] in the response.", json!([["keywords", {"keywords": ["river", "stone"]}]])),

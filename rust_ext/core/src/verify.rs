@@ -374,6 +374,8 @@ enum Kind {
     Check(Check),
     /// The type (or this instance of it) has no rule; the reason says why.
     NotVerifiable(String),
+    /// The requirement is malformed (a missing or absurd parameter); the reason says how.
+    Invalid(String),
 }
 
 /// A requirement compiled for checking.
@@ -401,6 +403,8 @@ pub enum Status {
     Followed,
     Violated,
     NotVerifiable,
+    /// The requirement itself is malformed, so nothing was checked.
+    Invalid,
 }
 
 impl Status {
@@ -409,6 +413,7 @@ impl Status {
             Status::Followed => "followed",
             Status::Violated => "violated",
             Status::NotVerifiable => "not_verifiable",
+            Status::Invalid => "invalid",
         }
     }
 }
@@ -437,6 +442,13 @@ impl Verifier {
             Self::compile(rtype, params)?
         };
         Ok(Verifier { rtype: rtype.to_string(), kind })
+    }
+
+    /// Compile a requirement of a dataset row: a malformed one gives a verifier whose verdict is
+    /// `invalid` with the reason, so the row's other requirements are still verified.
+    pub fn new_or_invalid(rtype: &str, params: &Params) -> Verifier {
+        Verifier::new(rtype, params)
+            .unwrap_or_else(|e| Verifier { rtype: rtype.to_string(), kind: Kind::Invalid(e.to_string()) })
     }
 
     fn compile(rtype: &str, p: &Params) -> Result<Kind> {
@@ -580,7 +592,7 @@ impl Verifier {
     pub fn check(&self, text: &str) -> Outcome {
         match &self.kind {
             Kind::Check(c) => run(c, &Subject::new(text, false), true),
-            Kind::NotVerifiable(why) => outcome(false, why.clone()),
+            Kind::NotVerifiable(why) | Kind::Invalid(why) => outcome(false, why.clone()),
         }
     }
 }
@@ -1380,8 +1392,8 @@ pub fn verify(response: &str, verifiers: &[Verifier]) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = verifiers
         .iter()
         .map(|v| match &v.kind {
-            Kind::NotVerifiable(why) => Verdict {
-                status: Status::NotVerifiable,
+            Kind::NotVerifiable(why) | Kind::Invalid(why) => Verdict {
+                status: if matches!(v.kind, Kind::Invalid(_)) { Status::Invalid } else { Status::NotVerifiable },
                 strict: None,
                 loose: None,
                 loose_variant: None,
@@ -1438,6 +1450,18 @@ pub fn ifeval_requirements(ids: &[String], kwargs_json: &str) -> Result<Vec<(Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_requirement_is_invalid_and_the_others_are_verified() {
+        let verifiers = [
+            Verifier::new_or_invalid("repeat_prompt", &Params::new()),
+            Verifier::new_or_invalid("no_commas", &Params::new()),
+        ];
+        let verdicts = verify("No commas here.", &verifiers);
+        assert_eq!((verdicts[0].status, verdicts[0].strict), (Status::Invalid, None));
+        assert!(verdicts[0].reason.contains("missing parameter \"prompt\""), "{}", verdicts[0].reason);
+        assert_eq!((verdicts[1].status, verdicts[1].strict), (Status::Followed, Some(true)));
+    }
     use serde_json::json;
 
     fn params(v: Value) -> Params {

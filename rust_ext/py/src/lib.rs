@@ -167,6 +167,14 @@ fn table_out(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
     PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)
 }
 
+fn batches_out(py: Python<'_>, batches: Vec<RecordBatch>, schema: Arc<Schema>) -> PyResult<Bound<'_, PyAny>> {
+    PyTable::try_new(batches, schema)?.into_pyarrow(py)
+}
+
+/// Text bytes per output batch: Arrow's string offsets are 32-bit, so one batch must stay well
+/// under 2 GiB of text (a chunk of long instructions with many variants can exceed it).
+const BATCH_TEXT_BYTES: usize = 1 << 30;
+
 /// One input row of `parse_batch`, borrowed from the Arrow buffers.
 struct ParseRow<'a> {
     row: usize,
@@ -185,12 +193,13 @@ struct ParseRow<'a> {
 ///         column; optional `id`, `instruction_id_list` (list<string>) with `kwargs` (JSON
 ///         string), or `requirements` (JSON string) columns.
 ///     threads: worker threads, 0 for all cores.
+///     batch_bytes: text bytes per output record batch (Arrow strings hold at most 2 GiB each).
 ///
 /// Returns:
 ///     (parsed, rejects): pyarrow Tables. `parsed.row` and `rejects.row` index the input, so
 ///     every input row lands in exactly one of them.
 #[pyfunction]
-#[pyo3(signature = (table, *, prompt_column="prompt", id_column="id", max_bytes=65_536, max_requirements=64, threads=0))]
+#[pyo3(signature = (table, *, prompt_column="prompt", id_column="id", max_bytes=65_536, max_requirements=64, threads=0, batch_bytes=BATCH_TEXT_BYTES))]
 fn parse_batch<'py>(
     py: Python<'py>,
     table: AnyRecordBatch,
@@ -199,11 +208,12 @@ fn parse_batch<'py>(
     max_bytes: usize,
     max_requirements: usize,
     threads: usize,
+    batch_bytes: usize,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let (batches, schema) = read_batches(table)?;
     require_column(&schema, prompt_column)?;
     let limits = ParseLimits { max_bytes, max_requirements };
-    let (parsed, rejects) = py.detach(|| -> PyResult<(RecordBatch, RecordBatch)> {
+    let (parsed, rejects) = py.detach(|| -> PyResult<(Vec<RecordBatch>, RecordBatch)> {
         let mut rows: Vec<ParseRow> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut offset = 0usize;
@@ -250,9 +260,9 @@ fn parse_batch<'py>(
             parse_one(text, ids, kwargs, reqs, &limits)
         })
         .map_err(to_py_err)?;
-        Ok(build_parsed(&rows, results))
+        Ok(build_parsed(&rows, results, batch_bytes))
     })?;
-    Ok((table_out(py, parsed)?, table_out(py, rejects)?))
+    Ok((batches_out(py, parsed, ParsedBatch::schema())?, table_out(py, rejects)?))
 }
 
 /// An optional JSON cell: null is absent, invalid UTF-8 is the row's error.
@@ -264,53 +274,88 @@ fn optional_text<'a>(cell: &Cell<'a>, what: &str) -> wrl_core::Result<Option<&'a
     }
 }
 
-fn build_parsed(rows: &[ParseRow], results: Vec<wrl_core::Result<ParsedInstruction>>) -> (RecordBatch, RecordBatch) {
+/// The parsed rows as batches of about `batch_bytes` of text at most, and the rejected rows.
+fn build_parsed(
+    rows: &[ParseRow],
+    results: Vec<wrl_core::Result<ParsedInstruction>>,
+    batch_bytes: usize,
+) -> (Vec<RecordBatch>, RecordBatch) {
     let mut rejects = Rejects::default();
-    let (mut row, mut id, mut prompt, mut base, mut script, mut count) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut reqs = RequirementLists::default();
+    let mut batches = Vec::new();
+    let mut batch = ParsedBatch::default();
     for (r, res) in rows.iter().zip(results) {
         match res {
             Ok(p) => {
-                row.push(r.row as i64);
-                id.push(r.id.clone().unwrap_or_default());
-                prompt.push(match r.prompt {
-                    Cell::Text(t) => t.to_string(),
-                    _ => String::new(),
-                });
-                base.push(p.base_task);
-                script.push(p.script);
-                count.push(p.requirements.len() as i32);
-                reqs.push(&p.requirements);
+                if batch.text_bytes > batch_bytes {
+                    batches.push(std::mem::take(&mut batch).finish());
+                }
+                batch.push(r, p);
             }
             Err(e) => rejects.push(r.row, r.id.clone(), e.kind(), e.to_string()),
         }
     }
-    let req_field = Field::new("requirements", DataType::List(Arc::new(Field::new(
-        "item",
-        DataType::Struct(arrow_io::requirement_fields()),
-        false,
-    ))), false);
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("row", DataType::Int64, false),
-        Field::new("id", DataType::Utf8, false),
-        Field::new("prompt", DataType::Utf8, false),
-        Field::new("base_task", DataType::Utf8, false),
-        Field::new("script", DataType::Utf8, false),
-        Field::new("n_requirements", DataType::Int32, false),
-        req_field,
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from(row)),
-        Arc::new(StringArray::from(id)),
-        Arc::new(StringArray::from(prompt)),
-        Arc::new(StringArray::from(base)),
-        Arc::new(StringArray::from(script)),
-        Arc::new(Int32Array::from(count)),
-        reqs.finish(),
-    ];
-    let parsed = RecordBatch::try_new(schema, columns).expect("parsed schema matches its columns");
-    (parsed, rejects.finish("parse"))
+    batches.push(batch.finish());
+    (batches, rejects.finish("parse"))
+}
+
+/// Columns of one batch of parsed rows.
+#[derive(Default)]
+struct ParsedBatch {
+    row: Vec<i64>,
+    id: Vec<String>,
+    prompt: Vec<String>,
+    base: Vec<String>,
+    script: Vec<String>,
+    count: Vec<i32>,
+    reqs: RequirementLists,
+    text_bytes: usize,
+}
+
+impl ParsedBatch {
+    fn push(&mut self, r: &ParseRow, p: ParsedInstruction) {
+        let prompt = match r.prompt {
+            Cell::Text(t) => t.to_string(),
+            _ => String::new(),
+        };
+        self.text_bytes += prompt.len() + p.base_task.len() + p.requirements.iter().map(|q| q.text.len() + 64).sum::<usize>();
+        self.row.push(r.row as i64);
+        self.id.push(r.id.clone().unwrap_or_default());
+        self.prompt.push(prompt);
+        self.base.push(p.base_task);
+        self.script.push(p.script);
+        self.count.push(p.requirements.len() as i32);
+        self.reqs.push(&p.requirements);
+    }
+
+    fn schema() -> Arc<Schema> {
+        let req_field = Field::new("requirements", DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(arrow_io::requirement_fields()),
+            false,
+        ))), false);
+        Arc::new(Schema::new(vec![
+            Field::new("row", DataType::Int64, false),
+            Field::new("id", DataType::Utf8, false),
+            Field::new("prompt", DataType::Utf8, false),
+            Field::new("base_task", DataType::Utf8, false),
+            Field::new("script", DataType::Utf8, false),
+            Field::new("n_requirements", DataType::Int32, false),
+            req_field,
+        ]))
+    }
+
+    fn finish(self) -> RecordBatch {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(self.row)),
+            Arc::new(StringArray::from(self.id)),
+            Arc::new(StringArray::from(self.prompt)),
+            Arc::new(StringArray::from(self.base)),
+            Arc::new(StringArray::from(self.script)),
+            Arc::new(Int32Array::from(self.count)),
+            self.reqs.finish(),
+        ];
+        RecordBatch::try_new(Self::schema(), columns).expect("parsed schema matches its columns")
+    }
 }
 
 /// Draw requirement-dropped variants of parsed instructions.
@@ -323,11 +368,12 @@ fn build_parsed(rows: &[ParseRow], results: Vec<wrl_core::Result<ParsedInstructi
 ///         thread count.
 ///     max_variants: most dropped variants per instruction; variant 0 (nothing dropped) is
 ///         always emitted.
+///     batch_bytes: text bytes per output record batch (Arrow strings hold at most 2 GiB each).
 ///
 /// Returns:
 ///     (variants, rejects): pyarrow Tables; `row` indexes the input table.
 #[pyfunction]
-#[pyo3(signature = (table, *, strategy="independent", rate=0.5, k=1, seed=0, max_variants=4, threads=0))]
+#[pyo3(signature = (table, *, strategy="independent", rate=0.5, k=1, seed=0, max_variants=4, threads=0, batch_bytes=BATCH_TEXT_BYTES))]
 #[allow(clippy::too_many_arguments)]
 fn drop_batch<'py>(
     py: Python<'py>,
@@ -338,11 +384,12 @@ fn drop_batch<'py>(
     seed: u64,
     max_variants: usize,
     threads: usize,
+    batch_bytes: usize,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let cfg = DropConfig { strategy: strategy.parse::<Strategy>().map_err(to_py_err)?, rate, k, seed, max_variants };
     cfg.validate().map_err(to_py_err)?;
     let (batches, _) = read_batches(table)?;
-    let (variants, rejects) = py.detach(|| -> PyResult<(RecordBatch, RecordBatch)> {
+    let (variants, rejects) = py.detach(|| -> PyResult<(Vec<RecordBatch>, RecordBatch)> {
         struct DropRow<'a> {
             row: usize,
             id: Option<&'a str>,
@@ -387,33 +434,61 @@ fn drop_batch<'py>(
         })
         .map_err(to_py_err)?;
         let mut rejects = Rejects::default();
-        let (mut row, mut id, mut variant, mut variant_id, mut n_req, mut n_drop, mut prompt) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut kept, mut dropped, mut dropped_types) = (StringLists::default(), StringLists::default(), StringLists::default());
+        let mut batches = Vec::new();
+        let mut batch = VariantBatch::default();
         for (r, res) in rows.iter().zip(results) {
             match res {
                 Ok((reqs, vs)) => {
                     for v in vs {
-                        row.push(r.row as i64);
-                        id.push(r.id.unwrap().to_string());
-                        variant_id.push(format!("{}:{}", r.id.unwrap(), v.variant));
-                        variant.push(v.variant as i32);
-                        n_req.push(reqs.len() as i32);
-                        n_drop.push(v.dropped.len() as i32);
-                        dropped_types.push(
-                            v.dropped.iter().map(|d| reqs.iter().find(|q| &q.id == d).unwrap().rtype.clone()),
-                        );
-                        kept.push(v.kept);
-                        dropped.push(v.dropped);
-                        prompt.push(v.prompt);
+                        if batch.text_bytes > batch_bytes {
+                            batches.push(std::mem::take(&mut batch).finish(cfg.strategy));
+                        }
+                        batch.push(r.row, r.id.unwrap(), &reqs, v);
                     }
                 }
                 Err(e) => rejects.push(r.row, r.id.map(str::to_string), e.kind(), e.to_string()),
             }
         }
-        let n = row.len();
+        batches.push(batch.finish(cfg.strategy));
+        Ok((batches, rejects.finish("drop")))
+    })?;
+    Ok((batches_out(py, variants, VariantBatch::schema())?, table_out(py, rejects)?))
+}
+
+/// Columns of one batch of variants.
+#[derive(Default)]
+struct VariantBatch {
+    row: Vec<i64>,
+    id: Vec<String>,
+    variant: Vec<i32>,
+    variant_id: Vec<String>,
+    n_req: Vec<i32>,
+    n_drop: Vec<i32>,
+    kept: StringLists,
+    dropped: StringLists,
+    dropped_types: StringLists,
+    prompt: Vec<String>,
+    text_bytes: usize,
+}
+
+impl VariantBatch {
+    fn push(&mut self, row: usize, id: &str, reqs: &[wrl_core::Requirement], v: wrl_core::drop::Variant) {
+        self.text_bytes += v.prompt.len() + 2 * id.len() + 16 * (v.kept.len() + 2 * v.dropped.len());
+        self.row.push(row as i64);
+        self.id.push(id.to_string());
+        self.variant_id.push(format!("{id}:{}", v.variant));
+        self.variant.push(v.variant as i32);
+        self.n_req.push(reqs.len() as i32);
+        self.n_drop.push(v.dropped.len() as i32);
+        self.dropped_types.push(v.dropped.iter().map(|d| reqs.iter().find(|q| &q.id == d).unwrap().rtype.clone()));
+        self.kept.push(v.kept);
+        self.dropped.push(v.dropped);
+        self.prompt.push(v.prompt);
+    }
+
+    fn schema() -> Arc<Schema> {
         let list = |name: &str| Field::new(name, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false);
-        let schema = Arc::new(Schema::new(vec![
+        Arc::new(Schema::new(vec![
             Field::new("row", DataType::Int64, false),
             Field::new("id", DataType::Utf8, false),
             Field::new("variant", DataType::Int32, false),
@@ -425,30 +500,33 @@ fn drop_batch<'py>(
             list("dropped_ids"),
             list("dropped_types"),
             Field::new("prompt", DataType::Utf8, false),
-        ]));
+        ]))
+    }
+
+    fn finish(self, strategy: Strategy) -> RecordBatch {
+        let n = self.row.len();
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(row)),
-            Arc::new(StringArray::from(id)),
-            Arc::new(Int32Array::from(variant)),
-            Arc::new(StringArray::from(variant_id)),
-            Arc::new(StringArray::from(vec![cfg.strategy.as_str(); n])),
-            Arc::new(Int32Array::from(n_req)),
-            Arc::new(Int32Array::from(n_drop)),
-            kept.finish(),
-            dropped.finish(),
-            dropped_types.finish(),
-            Arc::new(StringArray::from(prompt)),
+            Arc::new(Int64Array::from(self.row)),
+            Arc::new(StringArray::from(self.id)),
+            Arc::new(Int32Array::from(self.variant)),
+            Arc::new(StringArray::from(self.variant_id)),
+            Arc::new(StringArray::from(vec![strategy.as_str(); n])),
+            Arc::new(Int32Array::from(self.n_req)),
+            Arc::new(Int32Array::from(self.n_drop)),
+            self.kept.finish(),
+            self.dropped.finish(),
+            self.dropped_types.finish(),
+            Arc::new(StringArray::from(self.prompt)),
         ];
-        let variants = RecordBatch::try_new(schema, columns).expect("variants schema matches its columns");
-        Ok((variants, rejects.finish("drop")))
-    })?;
-    Ok((table_out(py, variants)?, table_out(py, rejects)?))
+        RecordBatch::try_new(Self::schema(), columns).expect("variants schema matches its columns")
+    }
 }
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_VARIANTS", wrl_core::drop::MAX_VARIANTS)?;
     m.add("WrlError", py.get_type::<WrlError>())?;
     m.add("InvalidInstructionError", py.get_type::<InvalidInstructionError>())?;
     m.add("InvalidRequirementsError", py.get_type::<InvalidRequirementsError>())?;
