@@ -137,6 +137,24 @@ def test_stage_deps_cover_the_code_it_runs(stage):
         assert (REPO / dep).exists() or any(dep in s.get("outs", []) for s in _dvc_yaml()["stages"].values()), dep
 
 
+def test_committed_lock_matches_the_code():
+    """dvc.lock records the code and params this checkout has: a newcomer's first `dvc repro` recomputes
+    nothing that a remote holds. (Outputs may be absent here; only changed deps, params or commands fail.)"""
+    outs = {o for stage in _dvc_yaml()["stages"].values() for o in stage.get("outs", []) if isinstance(o, str)}
+    status = json.loads(dvc("status", "--json", cwd=REPO).stdout or "{}")
+    stale: dict[str, list] = {}
+    for stage, changes in status.items():
+        for change in changes:
+            if isinstance(change, dict):
+                change = {kind: {path: state for path, state in paths.items()  # an upstream output not built here
+                                 if not (kind == "changed deps" and state == "deleted" and path in outs)}
+                          for kind, paths in change.items() if kind != "changed outs"}
+                change = {kind: paths for kind, paths in change.items() if paths}
+            if change:
+                stale.setdefault(stage, []).append(change)
+    assert not stale, f"dvc.lock is stale, run `dvc repro`: {stale}"
+
+
 def test_metrics_and_plots_are_declared_and_kept_in_git():
     spec = _dvc_yaml()
     outs = {}

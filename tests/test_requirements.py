@@ -223,10 +223,10 @@ def test_drop_rate_changes_the_amount_dropped():
 
 def test_bad_drop_config_is_rejected_before_work():
     parsed, _ = parse_dataset(_examples(), progress=False)
-    for settings in (DropSettings(rate=-0.1), DropSettings(strategy="sometimes"), DropSettings(max_variants=0),
-                     DropSettings(strategy="exact_k", k=0)):
+    for settings in (dict(rate=-0.1), dict(strategy="sometimes"), dict(max_variants=0), dict(strategy="exact_k", k=0),
+                     dict(seed=-1), dict(max_variants=2**62)):
         with pytest.raises(wrl.InvalidConfigError):
-            drop_dataset(parsed, settings, progress=False)
+            drop_dataset(parsed, DropSettings(**settings), progress=False)
 
 
 def test_drop_rejects_corrupt_requirement_rows():

@@ -1855,6 +1855,11 @@ def _params(value: Any) -> Any:
     return value if value is not None else {}
 
 
+#: Params the parser derives from the whole instruction rather than reads from the requirement's
+#: text (the request a ``repeat_prompt`` repeats); the gold has none, accuracy leaves them out.
+DERIVED_PARAMS = {"repeat_prompt": ("prompt",)}
+
+
 def parser_accuracy(parsed: pa.Table) -> dict[str, Any]:
     """Compare parsed requirement types with the gold ones, per instruction.
 
@@ -1889,7 +1894,9 @@ def parser_accuracy(parsed: pa.Table) -> dict[str, Any]:
             gold_by[g["type"]].append(_params(g.get("params")))
         found_by: dict[str, list] = defaultdict(list)
         for r in found or ():
-            found_by[r["type"]].append(_params(r.get("params")))
+            params = _params(r.get("params"))
+            derived = DERIVED_PARAMS.get(r["type"], ())
+            found_by[r["type"]].append({k: v for k, v in params.items() if k not in derived})
         for rtype in gold_by.keys() | found_by.keys():
             golds, founds = gold_by.get(rtype, []), list(found_by.get(rtype, []))
             support[rtype] += len(golds)

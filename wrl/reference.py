@@ -1865,8 +1865,8 @@ def _check_settings(settings: DropSettings) -> None:
         raise InvalidConfigError(f"invalid config: drop.rate must be in [0, 1], got {_rust_f64_display(rate)}")
     if settings.strategy == "exact_k" and settings.k == 0:
         raise InvalidConfigError("invalid config: drop.k must be at least 1 for exact_k")
-    if settings.max_variants == 0:
-        raise InvalidConfigError("invalid config: drop.max_variants must be at least 1")
+    if not 1 <= settings.max_variants <= 4096:
+        raise InvalidConfigError(f"invalid config: drop.max_variants must be in [1, 4096], got {settings.max_variants}")
 
 
 def drop(
