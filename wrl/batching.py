@@ -16,13 +16,9 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from wrl._core import InvalidConfigError
-from wrl.io import REJECTS_SCHEMA, rejects_table
+from wrl.io import REJECTS_SCHEMA
 
 CHUNK_ROWS = 100_000
-
-def make_rejects(rows: pa.Array, ids: pa.Array, stage: str, kind: str, reason: str) -> pa.Table:
-    """A rejects table giving the same reason for every listed row."""
-    return rejects_table(rows, ids, stage, kind, reason)
 
 
 def worker_threads(threads: int) -> int:

@@ -109,6 +109,12 @@ class RawRows:
                 self._columns[name] = _column_values(self._table[name], name, self.bad)
         return self._columns[name]
 
+    def table(self) -> pa.Table:
+        """Every row and column as one Arrow table (the file's own, where it has one)."""
+        if self._table is not None:
+            return self._table
+        return pa.Table.from_arrays([a for _, a in self.carry(self.names, list(range(self.n)))], names=self.names)
+
     def carry(self, names: list[str], keep: list[int]) -> list[tuple[str, pa.Array | pa.ChunkedArray]]:
         """Columns ``names`` restricted to the rows ``keep``, with their Arrow types where known.
 
@@ -273,8 +279,7 @@ def read_table(path: str | os.PathLike[str]) -> pa.Table:
     if raw.bad:
         row, (_, reason) = min(raw.bad.items())
         raise DatasetError(f"{path}: {len(raw.bad):,} unreadable row(s); row {row}: {reason}")
-    return pa.Table.from_arrays([a for _, a in raw.carry(raw.names, list(range(raw.n)))], names=raw.names) \
-        if raw._table is None else raw._table
+    return raw.table()
 
 
 @dataclass(frozen=True)
@@ -317,10 +322,14 @@ def read_input(path: str | os.PathLike[str], *, stage: str, text_columns: Iterab
     raw = read_rows(path)
     bad = dict(raw.bad)
     id_column = next((c for c in id_columns if raw.has(c)), None)
-    ids: list[str | None] = [str(i) for i in range(raw.n)]
-    if id_column is not None:
+    # An Arrow string id column is carried as it is; other ids are checked and converted row by row.
+    ids: list[str | None] | None = None
+    if id_column is None:
+        ids = [str(i) for i in range(raw.n)]
+    elif not raw.is_text(id_column):
+        ids = []
         for i, value in enumerate(raw.values(id_column)):
-            ids[i] = _id_cell(value)
+            ids.append(_id_cell(value))
             if value is not None and ids[i] is None:
                 bad.setdefault(i, ("wrong_type", f"{id_column!r} must be a string or an integer, got "
                                                  f"{type(value).__name__}"))
@@ -330,12 +339,17 @@ def read_input(path: str | os.PathLike[str], *, stage: str, text_columns: Iterab
                 if value is not None and not isinstance(value, str):
                     bad.setdefault(i, ("wrong_type", f"{name!r} must be a string, got {type(value).__name__}"))
     keep = [i for i in range(raw.n) if i not in bad]
-    columns = dict(raw.carry([n for n in raw.names if n != id_column], keep))
-    columns[id_column or "id"] = pa.array([ids[i] for i in keep], pa.string())
+    columns = dict(raw.carry([n for n in raw.names if n != id_column or ids is None], keep))
+    if ids is not None:
+        columns[id_column or "id"] = pa.array([ids[i] for i in keep], pa.string())
     table = pa.table({n: columns[n] for n in raw.names + ([] if id_column else ["id"])})
     rows = sorted(bad)
-    rejects = rejects_table(rows, [ids[i] if id_column else None for i in rows], stage, [bad[i][0] for i in rows],
-                            [bad[i][1] for i in rows])
+    if id_column is None or not rows:
+        reject_ids: list[str | None] = [None] * len(rows)
+    else:
+        known = ids if ids is not None else raw.values(id_column)
+        reject_ids = [known[i] for i in rows]
+    rejects = rejects_table(rows, reject_ids, stage, [bad[i][0] for i in rows], [bad[i][1] for i in rows])
     return Input(table, pa.array(keep, pa.int64()), rejects, raw.n)
 
 
@@ -350,11 +364,11 @@ def _umask() -> int:
 
 def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # PermissionError: alive, another user's
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
@@ -371,6 +385,17 @@ def _write_error(path: Path, e: OSError) -> DatasetError:
     return DatasetError(f"{path}: cannot write: {e.strerror or e}")
 
 
+def _temporary_beside(path: Path) -> str:
+    """Create an empty ``.NAME.<pid>.<random>.tmp`` beside ``path`` (and its directory); returns its path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise _write_error(path, e) from None
+    return tmp
+
+
 def check_output(path: str | os.PathLike[str], *, dataset: bool = True) -> None:
     """Fail now, before any work, if ``path`` cannot be written (or, for a dataset, has an unknown extension)."""
     path = Path(path)
@@ -378,13 +403,7 @@ def check_output(path: str | os.PathLike[str], *, dataset: bool = True) -> None:
         file_format(path)
     if path.is_dir():
         raise DatasetError(f"{path}: cannot write: is a directory")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise _write_error(path, e) from None
+    os.unlink(_temporary_beside(path))
 
 
 @contextmanager
@@ -394,12 +413,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     The file gets the usual permissions (0666 less the umask), not ``mkstemp``'s 0600.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-    except OSError as e:
-        raise _write_error(path, e) from None
+    tmp = _temporary_beside(path)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())

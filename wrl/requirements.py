@@ -267,14 +267,15 @@ def parse_dataset(
     Every input row ends up in exactly one of ``(parsed, rejects)``; ``rejects.row`` indexes the
     input table.
     """
-    from wrl.batching import duplicate_mask, make_rejects, run_chunked
+    from wrl.batching import duplicate_mask, run_chunked
+    from wrl.io import rejects_table
 
     table = _as_string_column(table, "id")
     if "id" not in table.column_names:
         table = table.append_column("id", pc.cast(pa.array(range(table.num_rows), pa.int64()), pa.string()))
     index = pa.array(range(table.num_rows), pa.int64())
     dup = duplicate_mask(table["id"])
-    dup_rejects = make_rejects(index.filter(dup), table["id"].filter(dup), "parse", "duplicate_id",
+    dup_rejects = rejects_table(index.filter(dup), table["id"].filter(dup), "parse", "duplicate_id",
                                "duplicate id: an earlier row has the same id")
     unique = table.filter(pc.invert(dup))
     unique_index = index.filter(pc.invert(dup))

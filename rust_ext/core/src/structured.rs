@@ -215,7 +215,7 @@ pub fn parse_structured(
         )));
     }
     let doc = segment(prompt);
-    let mut found: Vec<Option<Found>> = find_requirements(&LEXICON, prompt, &doc, None).unwrap_or_default().into_iter().map(Some).collect();
+    let mut found: Vec<Option<Found>> = find_requirements(&LEXICON, prompt, &doc, None).expect("no limit, so never stopped").into_iter().map(Some).collect();
     let index = CharIndex::new(prompt);
     let mut taken: Vec<(usize, usize)> = Vec::new();
     let mut requirements = Vec::with_capacity(reqs.len());

@@ -430,6 +430,13 @@ pub struct Verdict {
     pub reason: String,
 }
 
+impl Verdict {
+    /// The verdict on a requirement no rule checked: no strict or loose result, only the reason.
+    fn unchecked(status: Status, why: &str) -> Verdict {
+        Verdict { status, strict: None, loose: None, loose_variant: None, reason: why.to_string() }
+    }
+}
+
 impl Verifier {
     /// Compile a requirement. Unknown types and missing or absurd parameters are errors;
     /// requirement types without a rule (tone, audience, ...) give a verifier that reports
@@ -1392,13 +1399,8 @@ pub fn verify(response: &str, verifiers: &[Verifier]) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = verifiers
         .iter()
         .map(|v| match &v.kind {
-            Kind::NotVerifiable(why) | Kind::Invalid(why) => Verdict {
-                status: if matches!(v.kind, Kind::Invalid(_)) { Status::Invalid } else { Status::NotVerifiable },
-                strict: None,
-                loose: None,
-                loose_variant: None,
-                reason: why.clone(),
-            },
+            Kind::NotVerifiable(why) => Verdict::unchecked(Status::NotVerifiable, why),
+            Kind::Invalid(why) => Verdict::unchecked(Status::Invalid, why),
             Kind::Check(c) => {
                 let o = if empty { outcome(false, "empty response".into()) } else { run(c, &subject, true) };
                 Verdict {
