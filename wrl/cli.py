@@ -1,45 +1,106 @@
-"""The ``wrl`` command-line tool."""
+"""The ``wrl`` command-line tool.
+
+Every pipeline stage is a subcommand built from its declaration (:mod:`wrl.stage`): ``wrl parse``
+and ``wrl drop`` take the stage's paths as arguments and its ``params.yaml`` section as options
+(names, ranges, choices and help from the section's fields), and call the same function as the
+DVC script. ``wrl data synth`` / ``wrl data import`` run the data stage with its source fixed.
+``wrl sql`` and ``wrl verify`` work on any file.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import typing
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from wrl import _core
-from wrl.config import DataConfig, DropConfig, ParseConfig
-from wrl.io import DatasetError, check_output, read_input, write_table
-from wrl.requirements import MAX_BYTES_MAX, DropSettings, ParseLimits, drop_dataset, parse_dataset
+from wrl.config import Section, load_params
+from wrl.errors import DatasetError
+from wrl.io import check_output, read_input, write_table
+from wrl.requirements import MAX_BYTES_MAX
+from wrl.stage import Context, Paths, Report, Stage, report_error
+from wrl.stages import STAGES, stage
 
 THREADS = click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
                        help="Worker threads (0 = all cores; more than the cores are capped).")
 
 
-def _bounded(section: type, name: str) -> click.ParamType:
-    """The click type of a parameter, with the range ``params.yaml`` allows for it (one source of bounds)."""
-    meta = next(f.metadata for f in section.__dataclass_fields__.values() if f.name == name)
-    typ = section.__annotations__[name]
-    kind = click.FloatRange if typ in (float, "float") else click.IntRange
-    return kind(min=meta.get("min"), max=meta.get("max"))
+def _option_type(tp: Any, meta: dict) -> click.ParamType:
+    """The click type of a section field: its choices, or its range (one source of bounds)."""
+    if meta.get("choices"):
+        return click.Choice([str(c) for c in meta["choices"]])
+    if tp in (int, float):
+        kind = click.FloatRange if tp is float else click.IntRange
+        return kind(min=meta.get("min"), max=meta.get("max"))
+    return click.STRING
 
 
-def _default(section: type, name: str):
-    return getattr(section(), name)
+def _section_fields(section: type[Section], prefix: str = "") -> list[tuple[str, dataclasses.Field, Any]]:
+    """Every scalar field of a section as ``(dotted name, field, type)``, nested sections flattened."""
+    hints = typing.get_type_hints(section)
+    out = []
+    for f in dataclasses.fields(section):
+        if dataclasses.is_dataclass(hints[f.name]):
+            out += _section_fields(hints[f.name], f"{prefix}{f.name}.")
+        elif hints[f.name] is not dict:
+            out.append((f"{prefix}{f.name}", f, hints[f.name]))
+    return out
 
 
-def _outputs(out: Path, given_rejects: Path | None, *extra: Path | None) -> Path:
-    """Check every output path before any work; returns the rejects path [OUT.rejects.EXT]."""
-    rejects = given_rejects or out.with_name(f"{out.stem}.rejects{out.suffix}")
-    check_output(out)
-    check_output(rejects)
-    for path in extra:
-        if path is not None:
-            check_output(path, dataset=False)
-    return rejects
+def _config_options(section: type[Section], skip: tuple[str, ...] = ()):
+    """Decorator adding one option per section field (``--max-variants``, ``--splits-train``)."""
+    defaults = section()
+
+    def default_of(name: str) -> Any:
+        value: Any = defaults
+        for part in name.split("."):
+            value = getattr(value, part)
+        return value
+
+    def decorate(fn):
+        for name, f, tp in reversed(_section_fields(section)):
+            if name in skip:
+                continue
+            flag = "--" + name.replace(".", "-").replace("_", "-")
+            fn = click.option(flag, f"cfg__{name.replace('.', '__')}", type=_option_type(tp, f.metadata),
+                              default=None, help=f"{f.metadata.get('help', '')} [default: {default_of(name)}]")(fn)
+        return click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+                            help=f"Take the defaults from this params.yaml's {section._key!r} section.")(fn)
+    return decorate
+
+
+def _build_config(section: type[Section], params_file: Path | None, given: dict[str, Any],
+                  fixed: dict[str, Any] | None = None) -> Section:
+    """The section from ``--params`` (or its defaults), with the options given on the command line on top."""
+    base = getattr(load_params(params_file), section._key) if params_file else section()
+    raw = dataclasses.asdict(base)
+    for key, value in {**{k[5:].replace("__", "."): v for k, v in given.items() if k.startswith("cfg__")},
+                       **(fixed or {})}.items():
+        if value is None:
+            continue
+        node = raw
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    from wrl.config import params_from_dict
+
+    return getattr(params_from_dict({section._key: raw}, source="command line"), section._key)
+
+
+def _rejects_path(out: Path, given: Path | None) -> Path:
+    return given or out.with_name(f"{out.stem}.rejects{out.suffix}")
+
+
+def _run(spec: Stage, cfg: Section, paths: Paths, threads: int) -> None:
+    paths.check_outputs()
+    report: Report = spec.run(cfg, paths, Context(threads=threads))
+    click.echo(report.render())
 
 
 def _print_counts(title: str, counts: Counter) -> None:
@@ -51,31 +112,25 @@ def _print_counts(title: str, counts: Counter) -> None:
         click.echo(f"    {key:<{width}}  {n:>9,}")
 
 
-def _requirement_types(table: pa.Table, column: str) -> Counter:
-    flat = table[column].combine_chunks().flatten()
-    if column == "requirements":
-        flat = flat.field("type")
-    return Counter(dict(zip(*[c.to_pylist() for c in flat.value_counts().flatten()])))
-
-
 def _summary(rows_in: int, out_rows: int, rejects: pa.Table, out: Path, rej_path: Path) -> None:
     click.echo(f"  rows in {rows_in:,} = out {out_rows:,} + rejected {rejects.num_rows:,}")
     if rejects.num_rows:
-        kinds = Counter(rejects["reason_kind"].to_pylist())
-        _print_counts("rejects by reason", kinds)
+        _print_counts("rejects by reason", Counter(rejects["reason_kind"].to_pylist()))
         click.echo(f"  rejects written to {rej_path}")
     click.echo(f"  output written to {out}")
 
 
 class _Group(click.Group):
-    """Turns wrl's own errors and bad arguments into one ``error:`` line and exit status 2, never a traceback."""
+    """Turns every error into one ``error:`` line, never a traceback: exit status 2 for bad input or
+    arguments, 70 for a bug in wrl (with a request to report it)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (_core.WrlError, DatasetError) as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as e:  # noqa: BLE001 - report_error tells our bugs from the user's mistakes
+            sys.exit(report_error(e))
 
     def main(self, *args, **kwargs):
         try:
@@ -96,62 +151,37 @@ def main() -> None:
     """wrl: requirement-level data, reward models and evaluation for writing."""
 
 
-@main.command()
-@click.argument("inp", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(path_type=Path))
-@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
-@click.option("--max-bytes", default=_default(ParseConfig, "max_bytes"), show_default=True,
-              type=_bounded(ParseConfig, "max_bytes"), help="Reject longer instructions.")
-@click.option("--max-requirements", default=_default(ParseConfig, "max_requirements"), show_default=True,
-              type=_bounded(ParseConfig, "max_requirements"), help="Reject instructions with more requirements.")
-@THREADS
-def parse(inp: Path, out: Path, rejects_out: Path | None, max_bytes: int, max_requirements: int, threads: int) -> None:
-    """Parse the instructions of INP (Parquet/JSONL/CSV with a ``prompt`` column) into OUT."""
-    rej_path = _outputs(out, rejects_out)
-    source = read_input(inp, stage="parse")
-    parsed, rejects = parse_dataset(source.table, limits=ParseLimits(max_bytes, max_requirements), threads=threads)
-    rejects = source.merge(rejects)
-    write_table(parsed, out)
-    write_table(rejects, rej_path)
-    click.echo(f"parse: {inp}")
-    _summary(source.rows_in, parsed.num_rows, rejects, out, rej_path)
-    click.echo(f"  requirements: {sum(parsed['n_requirements'].to_pylist()):,}")
-    _print_counts("requirements by type", _requirement_types(parsed, "requirements"))
+def _stage_command(spec: Stage) -> click.Command:
+    """``wrl <stage> INPUTS... OUTPUTS... [--rejects] [--metrics] [--plots ...] [section options] [--threads]``."""
+    ports = (*spec.inputs, *spec.outputs)
+
+    @_config_options(spec.config)
+    @THREADS
+    def command(threads: int, params_file: Path | None, rejects_out: Path | None, metrics_out: Path | None,
+                plots_out: tuple[Path, ...] | None, **kwargs: Any) -> None:
+        paths = [kwargs.pop(p.name) for p in ports]
+        outputs = tuple(paths[len(spec.inputs):])
+        cfg = _build_config(spec.config, params_file, kwargs)
+        _run(spec, cfg, Paths(tuple(paths[:len(spec.inputs)]), outputs,
+                              _rejects_path(outputs[0], rejects_out) if spec.rejects else None, metrics_out,
+                              tuple(plots_out or ())), threads)
+
+    for port in reversed(ports):
+        command = click.argument(port.name, type=click.Path(path_type=Path))(command)
+    command = click.option("--rejects", "rejects_out", type=click.Path(path_type=Path),
+                           help="Rejects file [OUT.rejects.EXT].")(command)
+    command = click.option("--metrics", "metrics_out", type=click.Path(path_type=Path),
+                           help="Also write the stage's metrics (JSON, as `dvc metrics show` reads them).")(command)
+    command = click.option("--plots", "plots_out", type=click.Path(path_type=Path), nargs=len(spec.plots),
+                           default=None, hidden=not spec.plots,
+                           help="Also write the plot data: " + "; ".join(p.help for p in spec.plots))(command)
+    doc = f"{spec.description}\n\n\b\n" + "\n".join(f"{p.name.upper()}: {p.help}" for p in ports)
+    return click.command(spec.name, help=doc)(command)
 
 
-@main.command()
-@click.argument("inp", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(path_type=Path))
-@click.option("--strategy", type=click.Choice(["independent", "exact_k", "progressive"]), default="independent",
-              show_default=True)
-@click.option("--rate", default=_default(DropConfig, "rate"), show_default=True, type=_bounded(DropConfig, "rate"),
-              help="Drop probability per requirement (independent).")
-@click.option("--k", default=_default(DropConfig, "k"), show_default=True, type=_bounded(DropConfig, "k"),
-              help="Requirements dropped per variant (exact_k).")
-@click.option("--seed", default=_default(DropConfig, "seed"), show_default=True, type=_bounded(DropConfig, "seed"))
-@click.option("--max-variants", default=_default(DropConfig, "max_variants"), show_default=True,
-              type=_bounded(DropConfig, "max_variants"), help="Most dropped variants per instruction.")
-@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
-@THREADS
-def drop(inp: Path, out: Path, strategy: str, rate: float, k: int, seed: int, max_variants: int,
-         rejects_out: Path | None, threads: int) -> None:
-    """Write requirement-dropped variants of the parsed instructions in INP (from ``wrl parse``)."""
-    rej_path = _outputs(out, rejects_out)
-    settings = DropSettings(strategy=strategy, rate=rate, k=k, seed=seed, max_variants=max_variants)
-    source = read_input(inp, stage="drop")
-    parsed = source.table
-    variants, rejects = drop_dataset(parsed, settings, threads=threads)
-    instructions = parsed.num_rows - rejects.num_rows
-    rejects = source.merge(rejects)
-    write_table(variants, out)
-    write_table(rejects, rej_path)
-    dropped = variants.filter(pc.greater(variants["variant"], 0))
-    click.echo(f"drop: {inp} ({strategy}, rate={rate}, k={k}, seed={seed})")
-    _summary(source.rows_in, instructions, rejects, out, rej_path)
-    passthrough = instructions - len(set(dropped["id"].to_pylist()))
-    click.echo(f"  variants: {variants.num_rows:,} ({dropped.num_rows:,} with drops; "
-               f"{passthrough:,} instructions passed through with nothing to drop)")
-    _print_counts("dropped requirements by type", _requirement_types(dropped, "dropped_types"))
+for _spec in STAGES:
+    if _spec.name != "data":  # the data stage runs as `wrl data synth` / `wrl data import`
+        main.add_command(_stage_command(_spec))
 
 
 @main.command()
@@ -206,7 +236,6 @@ def sql(query: str | None, root: Path, out: Path | None, catalog: Path | None, m
         raise DatasetError(f"SQL: {e}") from None
 
 
-
 @main.command()
 @click.argument("inp", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
@@ -230,7 +259,8 @@ def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | N
     from wrl.io import write_json
     from wrl.verify import format_figures, ifeval_figures, verify_dataset
 
-    rej_path = _outputs(out, rejects_out, metrics_out)
+    rej_path = _rejects_path(out, rejects_out)
+    Paths((inp,), (out,), rej_path, metrics_out).check_outputs()
     source = read_input(inp, stage="verify", text_columns=(response_column, "prompt"), id_columns=("id", "key"))
     results, rejects = verify_dataset(source.table, response_column=response_column, max_bytes=max_bytes,
                                       threads=threads)
@@ -256,46 +286,20 @@ def data() -> None:
     """Build instruction datasets: synthesize one, or import IFEval, WritingBench or any table."""
 
 
-def _data_summary(table: pa.Table) -> None:
-    """Categories, languages and requirement types of an instruction table."""
-    import json
-
-    from wrl.requirements import ifeval_mapping
-
-    for column, title in (("category", "categories"), ("language", "languages"), ("split", "splits")):
-        if column in table.column_names:
-            _print_counts(title, Counter(v if v is not None else "(none)" for v in table[column].to_pylist()))
-    types: Counter = Counter()
-    for column in ("gold_requirements", "requirements"):
-        if column in table.column_names and pa.types.is_string(table.schema.field(column).type):
-            for cell in table[column].to_pylist():
-                types.update(r["type"] for r in json.loads(cell or "[]"))
-    if "instruction_id_list" in table.column_names:
-        mapping = ifeval_mapping()
-        for ids in table["instruction_id_list"].to_pylist():
-            types.update(mapping.get(i, i) for i in ids or ())
-    if types:
-        click.echo(f"  requirements: {sum(types.values()):,}")
-        _print_counts("requirements by type", types)
+def _run_data(fixed: dict[str, Any], source_path: Path, out: Path, rejects_out: Path | None, threads: int,
+              params_file: Path | None, given: dict[str, Any]) -> None:
+    spec = stage("data")
+    cfg = _build_config(spec.config, params_file, given, fixed)
+    _run(spec, cfg, Paths((source_path,), (out,), _rejects_path(out, rejects_out)), threads)
 
 
 @data.command("synth")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--n", "n", default=1000, show_default=True, type=click.IntRange(min=0), help="Instructions.")
-@click.option("--seed", default=0, show_default=True, type=_bounded(DataConfig, "seed"))
-@click.option("--zh-share", default=0.15, show_default=True, type=click.FloatRange(0.0, 1.0),
-              help="Expected share of Chinese instructions.")
-def data_synth(out: Path, n: int, seed: int, zh_share: float) -> None:
-    """Synthesize N writing instructions with gold requirements into OUT (Parquet/JSONL/CSV)."""
-    from wrl.data import synthesize
-
-    check_output(out)
-    table = synthesize(n, seed=seed, zh_share=zh_share)
-    write_table(table, out)
-    click.echo(f"data synth: n={n:,} seed={seed} zh_share={zh_share}")
-    click.echo(f"  rows {table.num_rows:,}")
-    _data_summary(table)
-    click.echo(f"  output written to {out}")
+@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
+@_config_options(stage("data").config, skip=("source", "path", "prompt_column", "id_column", "category_column"))
+def data_synth(out: Path, rejects_out: Path | None, params_file: Path | None, **given: Any) -> None:
+    """Synthesize N writing instructions with gold requirements and splits into OUT (Parquet/JSONL/CSV)."""
+    _run_data({"source": "synth"}, Path(""), out, rejects_out, 0, params_file, given)
 
 
 @data.command("import")
@@ -303,27 +307,11 @@ def data_synth(out: Path, n: int, seed: int, zh_share: float) -> None:
 @click.argument("inp", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), help="Rejects file [OUT.rejects.EXT].")
-@click.option("--prompt-column", default="prompt", show_default=True, help="Prompt column (generic).")
-@click.option("--id-column", default="id", show_default=True, help="Id column (generic).")
-@click.option("--category-column", default="category", show_default=True, help="Category column (generic).")
-def data_import(source: str, inp: Path, out: Path, rejects_out: Path | None, prompt_column: str, id_column: str,
-                category_column: str) -> None:
-    """Import SOURCE-format instructions from IN into OUT; malformed rows go to the rejects file."""
-    from wrl.data import import_generic, import_ifeval, import_writingbench
-
-    rej_path = _outputs(out, rejects_out)
-    if source == "ifeval":
-        table, rejects = import_ifeval(inp)
-    elif source == "writingbench":
-        table, rejects = import_writingbench(inp)
-    else:
-        table, rejects = import_generic(inp, prompt_column=prompt_column, id_column=id_column,
-                                        category_column=category_column)
-    write_table(table, out)
-    write_table(rejects, rej_path)
-    click.echo(f"data import: {source} {inp}")
-    _summary(table.num_rows + rejects.num_rows, table.num_rows, rejects, out, rej_path)
-    _data_summary(table)
+@_config_options(stage("data").config, skip=("source", "path", "n", "seed", "zh_share"))
+def data_import(source: str, inp: Path, out: Path, rejects_out: Path | None, params_file: Path | None,
+                **given: Any) -> None:
+    """Import SOURCE-format instructions from INP into OUT with splits; malformed rows go to the rejects file."""
+    _run_data({"source": source, "path": str(inp)}, inp, out, rejects_out, 0, params_file, given)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
-"""Typed configuration of the pipeline: one dataclass per section of ``params.yaml``.
+"""Typed configuration: the machinery behind every section of ``params.yaml``.
 
-Each section of ``params.yaml`` (``data``, ``parse``, ``drop``, ...) is a frozen dataclass whose
-fields carry their help text, allowed values and range in ``metadata``; that metadata is the one
-source of truth for what a parameter means (``python -m wrl.config --describe`` prints it). Values
-are checked when a config is built, so a stage that calls :func:`load_params` first fails before
-doing any work, with an error that names the key and lists the valid keys or values.
+Each stage declares its own section next to its code (``wrl/stages/<stage>.py``): a frozen
+dataclass deriving from :class:`Section`, whose fields are made with :func:`param` and carry their
+help text, allowed values and range. That metadata is the one source of truth for what a parameter
+means: ``python -m wrl.config --describe`` prints it, the ``wrl`` subcommands take their options and
+ranges from it, and values are checked when a section is built, so a stage fails before any work
+with an error that names the key and lists the valid keys or values. :class:`Params` (all of
+``params.yaml``) is assembled from the stage registry, :data:`wrl.stages.STAGES`.
 
-Adding a stage: write its ``@dataclass(frozen=True)`` section here with ``_key`` set, add it as
-a field of :class:`Params`, and add the section to ``params.yaml``.
+A section that wraps a training library's arguments (transformers ``TrainingArguments``, TRL
+``RewardConfig``) declares a ``dict`` field with ``wraps="module:Class"``: its keys are passed
+through and checked against that class only when the stage runs (:func:`wrapped`), so loading
+``params.yaml`` never imports torch.
 
 Example:
     >>> p = params_from_dict({"drop": {"rate": 0.3}})
@@ -23,7 +27,9 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import importlib
 import difflib
 import math
 import os
@@ -36,30 +42,19 @@ from typing import Any, ClassVar
 
 import yaml
 
-from wrl._core import InvalidConfigError
-from wrl.requirements import (
-    MAX_BYTES_MAX,
-    MAX_REQUIREMENTS_MAX,
-    MAX_VARIANTS_MAX,
-    SEED_MAX,
-    DropSettings,
-    ParseLimits,
-)
+from wrl.errors import ParamsError
 
-DATA_SOURCES = ("synth", "ifeval", "writingbench", "generic")
-DROP_STRATEGIES = ("independent", "exact_k", "progressive")
+__all__ = ["Params", "ParamsError", "Section", "as_dict", "describe", "load_params", "param", "params_from_dict",
+           "wrapped"]
 
 
-class ParamsError(InvalidConfigError):
-    """A key or value of ``params.yaml`` is invalid. The message names the key and what is valid."""
-
-
-def _field(default: Any, help: str, *, choices: tuple[Any, ...] | None = None, min: float | None = None,
-           max: float | None = None) -> Any:
-    """A dataclass field with its help text, allowed values and inclusive range in ``metadata``."""
-    meta = {"help": help, "choices": choices, "min": min, "max": max}
-    if dataclasses.is_dataclass(default):
-        return field(default_factory=lambda: default, metadata=meta)
+def param(default: Any, help: str, *, choices: tuple[Any, ...] | None = None, min: float | None = None,
+          max: float | None = None, wraps: str | None = None) -> Any:
+    """A section field with its help text, allowed values, inclusive range and, for a ``dict`` of
+    pass-through arguments, the ``"module:Class"`` it wraps, all in ``metadata``."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "wraps": wraps}
+    if dataclasses.is_dataclass(default) or isinstance(default, dict):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -82,8 +77,13 @@ def _accepts(tp: Any, value: Any) -> bool:
     return isinstance(value, tp)
 
 
-class _Section:
-    """Mixin: checks every field's type, choices and range after ``__init__``."""
+class Section:
+    """Base of a ``params.yaml`` section: checks every field's type, choices and range after ``__init__``.
+
+    A subclass is a ``@dataclass(frozen=True)`` with ``_key`` set to its place in ``params.yaml``
+    (``"drop"``, ``"data.splits"``) and its fields made with :func:`param`; it may override
+    :meth:`check` for cross-field rules.
+    """
 
     _key: ClassVar[str]
 
@@ -111,105 +111,6 @@ class _Section:
 
     def check(self) -> None:
         """Cross-field checks; override in a section."""
-
-
-@dataclass(frozen=True)
-class SplitConfig(_Section):
-    """Shares of the train/dev/test splits. Assignment hashes each id, so it is stable as data grows."""
-
-    _key: ClassVar[str] = "data.splits"
-
-    train: float = _field(0.8, "Share of instructions in the train split.", min=0.0, max=1.0)
-    dev: float = _field(0.1, "Share of instructions in the dev split.", min=0.0, max=1.0)
-    test: float = _field(0.1, "Share in the test split (progressive variants for WEval).", min=0.0, max=1.0)
-    seed: int = _field(0, "Seed of the split assignment.", min=0, max=SEED_MAX)
-
-    def check(self) -> None:
-        total = self.train + self.dev + self.test
-        if abs(total - 1.0) > 1e-6:
-            raise ParamsError(f"data.splits.train + dev + test must sum to 1, got {self.train} + {self.dev} + "
-                              f"{self.test} = {total:g}")
-
-
-@dataclass(frozen=True)
-class DataConfig(_Section):
-    """Parameters of the ``data`` stage: where instructions come from and how they are split."""
-
-    _key: ClassVar[str] = "data"
-
-    source: str = _field("synth", "Instruction source: synth (generated, with gold requirements), ifeval, "
-                         "writingbench or generic (any file with a prompt column).", choices=DATA_SOURCES)
-    path: str = _field("examples/instructions.jsonl", "Input file for ifeval/writingbench/generic (Parquet, JSONL "
-                       "or CSV). A dependency of the data stage; synth ignores it.")
-    n: int = _field(20_000, "Instructions to synthesize (synth), or the most rows to read (other sources).", min=1)
-    seed: int = _field(0, "Seed of synthesis and sampling.", min=0, max=SEED_MAX)
-    zh_share: float = _field(0.1, "Share of Chinese instructions (synth).", min=0.0, max=1.0)
-    prompt_column: str = _field("prompt", "Column holding the instruction text (generic).")
-    splits: SplitConfig = _field(SplitConfig(), "Split shares and seed.")
-
-    def check(self) -> None:
-        if not self.prompt_column:
-            raise ParamsError("data.prompt_column must be a non-empty column name")
-        if self.source != "synth" and not self.path:
-            raise ParamsError(f"data.path must name an input file when data.source is {self.source!r}")
-
-
-@dataclass(frozen=True)
-class ParseConfig(_Section):
-    """Parameters of the ``parse`` stage: limits past which an instruction is rejected, not parsed."""
-
-    _key: ClassVar[str] = "parse"
-
-    max_bytes: int = _field(ParseLimits.max_bytes, "Reject instructions longer than this many UTF-8 bytes.", min=1,
-                            max=MAX_BYTES_MAX)
-    max_requirements: int = _field(ParseLimits.max_requirements, "Reject instructions with more requirements.",
-                                   min=1, max=MAX_REQUIREMENTS_MAX)
-
-    def limits(self) -> ParseLimits:
-        return ParseLimits(max_bytes=self.max_bytes, max_requirements=self.max_requirements)
-
-
-@dataclass(frozen=True)
-class DropConfig(_Section):
-    """Parameters of the ``drop`` stage.
-
-    Train and dev instructions get training variants drawn with ``strategy``/``rate``/``k``; test
-    instructions get progressive variants (variant j drops j requirements, nested), which WEval
-    ranks.
-    """
-
-    _key: ClassVar[str] = "drop"
-
-    strategy: str = _field("independent", "How train/dev variants drop requirements: independent (each with "
-                           "probability rate), exact_k (exactly k) or progressive (nested 1..n).",
-                           choices=DROP_STRATEGIES)
-    rate: float = _field(0.5, "Drop probability per requirement (independent).", min=0.0, max=1.0)
-    k: int = _field(1, "Requirements dropped per variant (exact_k).", min=1, max=MAX_REQUIREMENTS_MAX)
-    seed: int = _field(0, "Seed of the draw; with each instruction id it fixes that instruction's variants.", min=0,
-                       max=SEED_MAX)
-    max_variants: int = _field(4, "Most dropped variants per train/dev instruction (variant 0, nothing dropped, is "
-                               "always kept).", min=1, max=MAX_VARIANTS_MAX)
-    test_max_variants: int = _field(8, "Most progressive variants per test instruction (drops 0..k).", min=1,
-                                    max=MAX_VARIANTS_MAX)
-
-    def train_settings(self) -> DropSettings:
-        """Settings for the train and dev splits."""
-        return DropSettings(strategy=self.strategy, rate=self.rate, k=self.k, seed=self.seed,
-                            max_variants=self.max_variants)
-
-    def test_settings(self) -> DropSettings:
-        """Settings for the test split: progressive drops for WEval."""
-        return DropSettings(strategy="progressive", rate=self.rate, k=self.k, seed=self.seed,
-                            max_variants=self.test_max_variants)
-
-
-@dataclass(frozen=True)
-class Params:
-    """All of ``params.yaml``, one field per section."""
-
-    data: DataConfig = field(default_factory=DataConfig, metadata={"help": "The data stage."})
-    parse: ParseConfig = field(default_factory=ParseConfig, metadata={"help": "The parse stage."})
-    drop: DropConfig = field(default_factory=DropConfig, metadata={"help": "The drop stage."})
 
 
 def _unknown(key: str, valid: list[str], where: str, source: str) -> ParamsError:
@@ -243,12 +144,60 @@ def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
         raise ParamsError(f"{source}: {e}") from None
 
 
+def params_class(sections: dict[str, type]) -> type:
+    """The dataclass of all of ``params.yaml``: one field per stage section, in pipeline order."""
+    fields = [(name, cls, field(default_factory=cls, metadata={"help": f"The {name} stage."}))
+              for name, cls in sections.items()]
+    return dataclasses.make_dataclass("Params", fields, frozen=True)
+
+
+def __getattr__(name: str) -> Any:
+    # ``Params`` depends on the stage registry, which imports this module: build it on first use.
+    if name == "Params":
+        from wrl.stages import Params
+
+        return Params
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def wrapped(section: Section, name: str, **fixed: Any) -> Any:
+    """Build the upstream arguments object a pass-through field wraps (imports its library now).
+
+    Args:
+        section: the section holding the field.
+        name: the ``dict`` field declared with ``param(..., wraps="module:Class")``.
+        fixed: arguments the stage sets itself (an output directory, a seed); a key given in both
+            places is an error.
+
+    Raises:
+        ParamsError: an unknown or invalid key, named as ``section.field.key``.
+    """
+    meta = next(f.metadata for f in dataclasses.fields(section) if f.name == name)  # type: ignore[arg-type]
+    module, _, cls_name = meta["wraps"].partition(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    given = getattr(section, name)
+    key = f"{section._key}.{name}"
+    clash = sorted(set(given) & set(fixed))
+    if clash:
+        raise ParamsError(f"{key}.{clash[0]} is set by the stage itself; remove it from params.yaml")
+    valid = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else None
+    for arg in given:
+        if valid is not None and arg not in valid:
+            raise _unknown(f"{key}.{arg}", valid, f"'{key}' ({cls_name})", "params.yaml")
+    try:
+        return cls(**fixed, **given)
+    except (TypeError, ValueError) as e:
+        raise ParamsError(f"{key}: {cls_name} rejects the arguments: {e}") from None
+
+
 def params_from_dict(raw: dict[str, Any] | None, *, source: str = "params.yaml") -> Params:
     """Validate a parsed ``params.yaml``; missing keys take their defaults.
 
     Raises:
         ParamsError: an unknown section or key, a value of the wrong type or out of range.
     """
+    from wrl.stages import Params
+
     return _build(Params, raw, "", source)
 
 
@@ -280,8 +229,12 @@ def as_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
-def describe(cls: type = Params, prefix: str = "") -> list[tuple[str, str, Any, str]]:
+def describe(cls: type | None = None, prefix: str = "") -> list[tuple[str, str, Any, str]]:
     """Every parameter as ``(key, type, default, help)``, with choices and ranges in the help."""
+    if cls is None:
+        from wrl.stages import Params
+
+        cls = Params
     rows = []
     hints = typing.get_type_hints(cls)
     default = cls()

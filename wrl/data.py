@@ -1860,13 +1860,64 @@ def _params(value: Any) -> Any:
 DERIVED_PARAMS = {"repeat_prompt": ("prompt",)}
 
 
-def parser_accuracy(parsed: pa.Table) -> dict[str, Any]:
-    """Compare parsed requirement types with the gold ones, per instruction.
+class ParserAccuracy:
+    """Parser accuracy against gold requirements, accumulated batch by batch (a stage streams its input).
 
     Per instruction and type, the parser is credited with ``min(parsed, gold)`` matches (a
     multiset intersection of types); precision, recall and F1 are micro-averaged over all
     instructions with gold. For matched pairs, ``params_exact`` is the share whose normalized
     params equal the gold params exactly (pairs are matched equal-params first).
+    """
+
+    def __init__(self) -> None:
+        self.tp: Counter = Counter()
+        self.predicted: Counter = Counter()
+        self.support: Counter = Counter()
+        self.exact: Counter = Counter()
+        self.instructions = 0
+
+    def add(self, parsed: pa.Table) -> None:
+        """Count a batch of parsed rows; rows whose ``gold_requirements`` is null are skipped."""
+        for name in ("requirements", "gold_requirements"):
+            if name not in parsed.column_names:
+                raise ValueError(f"parser_accuracy needs a {name!r} column; got {parsed.column_names}")
+        for found, gold_json in zip(parsed["requirements"].to_pylist(), parsed["gold_requirements"].to_pylist(),
+                                    strict=True):
+            if gold_json is None:
+                continue
+            self.instructions += 1
+            gold_by: dict[str, list] = defaultdict(list)
+            for g in json.loads(gold_json):
+                gold_by[g["type"]].append(_params(g.get("params")))
+            found_by: dict[str, list] = defaultdict(list)
+            for r in found or ():
+                params = _params(r.get("params"))
+                derived = DERIVED_PARAMS.get(r["type"], ())
+                found_by[r["type"]].append({k: v for k, v in params.items() if k not in derived})
+            for rtype in gold_by.keys() | found_by.keys():
+                golds, founds = gold_by.get(rtype, []), list(found_by.get(rtype, []))
+                self.support[rtype] += len(golds)
+                self.predicted[rtype] += len(founds)
+                self.tp[rtype] += min(len(golds), len(founds))
+                hits = 0
+                for g in golds:
+                    if g in founds:
+                        founds.remove(g)
+                        hits += 1
+                self.exact[rtype] += min(hits, len(golds), len(found_by.get(rtype, [])))
+
+    def result(self) -> dict[str, Any]:
+        """``{"overall": {precision, recall, f1, support, predicted, matched, params_exact},
+        "by_type": {type: {...}}, "instructions": n}``."""
+        tp, predicted, support, exact = self.tp, self.predicted, self.support, self.exact
+        by_type = {t: _scores(tp[t], predicted[t], support[t], exact[t])
+                   for t in sorted(support.keys() | predicted.keys())}
+        overall = _scores(sum(tp.values()), sum(predicted.values()), sum(support.values()), sum(exact.values()))
+        return {"overall": overall, "by_type": by_type, "instructions": self.instructions}
+
+
+def parser_accuracy(parsed: pa.Table) -> dict[str, Any]:
+    """Compare parsed requirement types with the gold ones, per instruction (:class:`ParserAccuracy`).
 
     Args:
         parsed: output of :func:`wrl.parse_dataset` on a table with a ``gold_requirements`` column
@@ -1876,39 +1927,6 @@ def parser_accuracy(parsed: pa.Table) -> dict[str, Any]:
         ``{"overall": {precision, recall, f1, support, predicted, matched, params_exact},
         "by_type": {type: {...}}, "instructions": n}``.
     """
-    for name in ("requirements", "gold_requirements"):
-        if name not in parsed.column_names:
-            raise ValueError(f"parser_accuracy needs a {name!r} column; got {parsed.column_names}")
-    tp: Counter = Counter()
-    predicted: Counter = Counter()
-    support: Counter = Counter()
-    exact: Counter = Counter()
-    instructions = 0
-    for found, gold_json in zip(parsed["requirements"].to_pylist(), parsed["gold_requirements"].to_pylist(),
-                                strict=True):
-        if gold_json is None:
-            continue
-        instructions += 1
-        gold_by: dict[str, list] = defaultdict(list)
-        for g in json.loads(gold_json):
-            gold_by[g["type"]].append(_params(g.get("params")))
-        found_by: dict[str, list] = defaultdict(list)
-        for r in found or ():
-            params = _params(r.get("params"))
-            derived = DERIVED_PARAMS.get(r["type"], ())
-            found_by[r["type"]].append({k: v for k, v in params.items() if k not in derived})
-        for rtype in gold_by.keys() | found_by.keys():
-            golds, founds = gold_by.get(rtype, []), list(found_by.get(rtype, []))
-            support[rtype] += len(golds)
-            predicted[rtype] += len(founds)
-            tp[rtype] += min(len(golds), len(founds))
-            hits = 0
-            for g in golds:
-                if g in founds:
-                    founds.remove(g)
-                    hits += 1
-            exact[rtype] += min(hits, len(golds), len(found_by.get(rtype, [])))
-    by_type = {t: _scores(tp[t], predicted[t], support[t], exact[t])
-               for t in sorted(support.keys() | predicted.keys())}
-    overall = _scores(sum(tp.values()), sum(predicted.values()), sum(support.values()), sum(exact.values()))
-    return {"overall": overall, "by_type": by_type, "instructions": instructions}
+    accuracy = ParserAccuracy()
+    accuracy.add(parsed)
+    return accuracy.result()

@@ -33,6 +33,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from wrl.errors import DatasetError
+
 ROW_GROUP_SIZE = 65_536
 
 REJECTS_SCHEMA = pa.schema(
@@ -47,10 +49,6 @@ REJECTS_SCHEMA = pa.schema(
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
             ".csv": "csv"}
-
-
-class DatasetError(ValueError):
-    """A dataset file is missing, truncated, corrupt, unwritable or of an unknown format. Names the file."""
 
 
 def file_format(path: str | os.PathLike[str]) -> str:
@@ -254,6 +252,11 @@ def _read_parquet(path: Path) -> RawRows:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as e:
         raise DatasetError(f"{path}: cannot read parquet: {e}") from e
+    return _arrow_rows(path, table)
+
+
+def _arrow_rows(path: Path, table: pa.Table) -> RawRows:
+    """Rows of an Arrow table read from ``path``; rows with invalid UTF-8 are found and marked bad."""
     raw = RawRows(path, table.num_rows, table.column_names, {}, table=table)
     try:
         table.validate(full=True)
@@ -300,6 +303,14 @@ class Input:
         """A stage's rejects, renumbered to the file's rows, together with the rows rejected on reading."""
         return pa.concat_tables([self.rejects, self.renumber(rejects).cast(REJECTS_SCHEMA)]).sort_by("row")
 
+    def shifted(self, offset: int) -> Input:
+        """The same rows numbered from ``offset`` (a batch of a larger file)."""
+        if offset == 0:
+            return self
+        shift = pa.scalar(offset, pa.int64())
+        return Input(self.table, pc.add(self.rows, shift),
+                     self.rejects.set_column(0, "row", pc.add(self.rejects["row"], shift)), self.rows_in)
+
 
 def _id_cell(value: Any) -> str | None:
     """An id as text: strings as they are, integers in decimal; None for anything else."""
@@ -319,7 +330,54 @@ def read_input(path: str | os.PathLike[str], *, stage: str, text_columns: Iterab
     neither text nor an integer. A file with none of them gets the row numbers as ``id``. Every
     other column is carried through.
     """
-    raw = read_rows(path)
+    return _checked(read_rows(path), stage, tuple(text_columns), tuple(id_columns))
+
+
+def iter_input(path: str | os.PathLike[str], *, stage: str, text_columns: Iterable[str] = ("prompt",),
+               id_columns: Sequence[str] = ("id",), batch_rows: int = ROW_GROUP_SIZE) -> Iterator[Input]:
+    """:func:`read_input` in batches, numbered as rows of the whole file, so a stage's memory does not
+    grow with its input.
+
+    Parquet is read ``batch_rows`` rows at a time (a pipeline artifact's row groups); a JSONL or
+    CSV file is read whole and yielded as one batch. An empty file yields one empty batch, so a
+    stage always sees the columns.
+    """
+    path = Path(path)
+    if not path.is_file() or file_format(path) != "parquet":
+        yield read_input(path, stage=stage, text_columns=text_columns, id_columns=id_columns)
+        return
+    try:
+        file = pq.ParquetFile(path)
+        batches = file.iter_batches(batch_size=batch_rows)
+        first = next(batches, None)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as e:
+        raise DatasetError(f"{path}: cannot read parquet: {e}") from e
+    if first is None:
+        yield _checked(_arrow_rows(path, file.schema_arrow.empty_table()), stage, tuple(text_columns),
+                       tuple(id_columns))
+        return
+    offset = 0
+    batch: pa.RecordBatch | None = first
+    while batch is not None:
+        raw = _arrow_rows(path, pa.Table.from_batches([batch]))
+        yield _checked(raw, stage, tuple(text_columns), tuple(id_columns)).shifted(offset)
+        offset += batch.num_rows
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as e:
+            raise DatasetError(f"{path}: cannot read parquet after row {offset}: {e}") from e
+
+
+def input_rows(path: str | os.PathLike[str]) -> int | None:
+    """The number of rows of a Parquet file from its footer (for progress bars); None for other formats."""
+    try:
+        return pq.ParquetFile(path).metadata.num_rows if file_format(path) == "parquet" else None
+    except (pa.ArrowInvalid, OSError):
+        return None
+
+
+def _checked(raw: RawRows, stage: str, text_columns: tuple[str, ...], id_columns: tuple[str, ...]) -> Input:
+    """The checks of :func:`read_input` over rows already read."""
     bad = dict(raw.bad)
     id_column = next((c for c in id_columns if raw.has(c)), None)
     # An Arrow string id column is carried as it is; other ids are checked and converted row by row.
@@ -436,19 +494,105 @@ def write_table(table: pa.Table, path: str | os.PathLike[str]) -> None:
     """Write a table atomically as Parquet (zstd), JSONL or CSV (nested cells as JSON), chosen by extension."""
     fmt = file_format(path)
     with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True,
-                           store_schema=True)
-        elif fmt == "csv":
-            for i, field in enumerate(table.schema):
-                if pa.types.is_nested(field.type):
-                    table = table.set_column(i, field.name, _json_text(table[field.name]))
-            pacsv.write_csv(table, tmp)
-        else:
-            with open(tmp, "w", encoding="utf-8") as f:
-                for batch in table.to_batches(max_chunksize=ROW_GROUP_SIZE):
-                    for row in batch.to_pylist():
-                        f.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+        _write_to(table, tmp, fmt)
+
+
+def _write_to(table: pa.Table, tmp: Path, fmt: str) -> None:
+    """Write ``table`` to the temporary file ``tmp`` in format ``fmt`` (the options that make the bytes stable)."""
+    if fmt == "parquet":
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True,
+                       store_schema=True)
+    elif fmt == "csv":
+        for i, field in enumerate(table.schema):
+            if pa.types.is_nested(field.type):
+                table = table.set_column(i, field.name, _json_text(table[field.name]))
+        pacsv.write_csv(table, tmp)
+    else:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for batch in table.to_batches(max_chunksize=ROW_GROUP_SIZE):
+                for row in batch.to_pylist():
+                    f.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+class DatasetWriter:
+    """Write a dataset batch by batch, atomically: the file appears, whole, when the block ends.
+
+    Parquet is written with the options of :func:`write_table` in row groups of exactly
+    ``ROW_GROUP_SIZE`` rows (batches are buffered up to that size), so streaming a table in any
+    batching gives the same bytes as writing it at once; memory holds one row group. JSONL and
+    CSV outputs (small, user-facing) are collected and written on close.
+
+    Example:
+        >>> with DatasetWriter("out.parquet") as out:  # doctest: +SKIP
+        ...     for batch in batches:
+        ...         out.write(batch)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: pa.Schema | None = None):
+        self.path = Path(path)
+        self.format = file_format(self.path)
+        self.schema = schema
+        self.rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._atomic = atomic_path(self.path)
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> DatasetWriter:
+        self._tmp = self._atomic.__enter__()
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        """Append rows; a later batch is cast to the first one's schema."""
+        if self.schema is None:
+            self.schema = table.schema
+        elif table.schema != self.schema:
+            table = table.cast(self.schema)
+        self.rows += table.num_rows
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self.format == "parquet":
+            while self._pending_rows >= ROW_GROUP_SIZE:
+                self._flush(ROW_GROUP_SIZE)
+
+    def _flush(self, n: int) -> None:
+        """Write the first ``n`` pending rows as one row group."""
+        pending = pa.concat_tables(self._pending)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd", write_statistics=True,
+                                            store_schema=True)
+        self._writer.write_table(pending.slice(0, n), row_group_size=ROW_GROUP_SIZE)
+        rest = pending.slice(n)
+        self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def __exit__(self, kind, error, trace) -> bool | None:
+        try:
+            if kind is None:
+                self._finish()
+        except BaseException as e:
+            if self._writer is not None:
+                self._writer.close()
+            return self._atomic.__exit__(type(e), e, e.__traceback__)
+        if self._writer is not None:
+            self._writer.close()
+        return self._atomic.__exit__(kind, error, trace)
+
+    def _finish(self) -> None:
+        if self.schema is None:
+            raise DatasetError(f"{self.path}: nothing written and no schema given")
+        if self.format != "parquet":
+            table = pa.concat_tables(self._pending) if self._pending else self.schema.empty_table()
+            _write_to(table, self._tmp, self.format)
+            return
+        if self._pending_rows or self._writer is None:
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd", write_statistics=True,
+                                                store_schema=True)
+            if self._pending_rows:
+                self._flush(self._pending_rows)
+            elif self.rows == 0:
+                self._writer.write_table(self.schema.empty_table(), row_group_size=ROW_GROUP_SIZE)
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:

@@ -1,9 +1,9 @@
 """SQL over every artifact of the pipeline, with DuckDB.
 
-One registry, :data:`VIEWS`, names each artifact a stage writes: a view name, the Parquet file or
-glob it reads (relative to the project root, as in ``dvc.yaml``), a description, and optionally the
-SQL that shapes it (``requirements`` unnests the parsed instructions). A stage that adds an
-artifact adds one :func:`register` call below; ``wrl sql`` and ``wrl sql --catalog`` pick it up.
+Each stage declares the views over its outputs next to its code (``STAGE.views``, a
+:class:`wrl.stage.View` each: a name, the Parquet file or glob it reads relative to the project
+root, a description, and optionally the SQL that shapes it). :data:`VIEWS` collects them in
+pipeline order; ``wrl sql`` and ``wrl sql --catalog`` pick up whatever a new stage declares.
 
 Example:
     >>> con = connect(".")                                          # doctest: +SKIP
@@ -12,95 +12,33 @@ Example:
 
 from __future__ import annotations
 
-import glob
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from wrl.io import DatasetError, atomic_path
+from wrl.errors import DatasetError
+from wrl.io import atomic_path
+from wrl.stage import View, ident
+from wrl.stages import STAGES
 
 # Formats ``wrl sql --out`` writes, by extension, as DuckDB COPY options.
 COPY_FORMATS = {".csv": "FORMAT csv, HEADER true", ".parquet": "FORMAT parquet, COMPRESSION zstd",
                 ".json": "FORMAT json", ".jsonl": "FORMAT json", ".ndjson": "FORMAT json"}
 
 
-@dataclass(frozen=True)
-class View:
-    """An artifact exposed as a SQL view.
+# The one view across stages: every stage's quarantined rows.
+REJECTS = View("rejects", "data/*.rejects.parquet",
+               "Quarantined rows of every stage: row (index in that stage's input), id, stage, reason_kind, reason.",
+               stage="data")
 
-    Attributes:
-        name: the view name.
-        path: the Parquet file or glob it reads, relative to the project root.
-        description: what one row is, for ``wrl sql --list`` and the docs.
-        sql: the view's query: ``{source}`` is the ``read_parquet(...)`` of ``path`` and ``{rest}``
-            the file's columns except those in ``hide``. Default: every column.
-        hide: columns left out of ``{rest}``.
-        stage: the DVC stage that writes ``path`` (named when the artifact is missing).
-    """
-
-    name: str
-    path: str
-    description: str
-    sql: str = "SELECT * FROM {source}"
-    hide: tuple[str, ...] = ()
-    stage: str = ""
-
-    def files(self, root: str | os.PathLike[str]) -> list[str]:
-        """The files of this artifact under ``root``, sorted (empty if not built yet)."""
-        return sorted(glob.glob(os.path.join(root, self.path)))
-
-    def query(self, root: str | os.PathLike[str], con: duckdb.DuckDBPyConnection) -> str | None:
-        """The view's SQL over the absolute file paths, or None if the artifact does not exist."""
-        files = [os.path.abspath(f) for f in self.files(root)]
-        if not files:
-            return None
-        quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        source = f"read_parquet([{quoted}], union_by_name = true)"
-        rest = ""
-        if "{rest}" in self.sql:
-            columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-            rest = ", ".join(_ident(c) for c in columns if c not in self.hide)
-        return self.sql.replace("{source}", source).replace("{rest}", rest)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
+#: Every artifact's view by name: the stages' views in pipeline order, then ``rejects``.
 VIEWS: dict[str, View] = {}
-
-
-def register(name: str, path: str, description: str, *, stage: str, sql: str = "SELECT * FROM {source}",
-             hide: tuple[str, ...] = ()) -> View:
-    """Add an artifact to the registry (one call per artifact, next to the others below)."""
-    if name in VIEWS:
-        raise ValueError(f"view {name!r} is registered twice")
-    VIEWS[name] = View(name, path, description, sql, hide, stage)
-    return VIEWS[name]
-
-
-# --- The registry: one entry per artifact, in pipeline order. -------------------------------------
-register("instructions", "data/parsed.parquet",
-         "Parsed instructions, one row each: id, prompt, split, source metadata (category, topic, language), "
-         "base_task, script, n_requirements, requirements (list of structs), gold_requirements (JSON, synth).",
-         stage="parse")
-register("requirements", "data/parsed.parquet",
-         "One row per parsed requirement: instruction_id, the instruction's metadata, requirement_id, type, "
-         "family, start/end (character span), text, params (JSON), verifiable, requirement_source.",
-         sql="SELECT id AS instruction_id, {rest}, r.id AS requirement_id, r.type, r.family, r.\"start\", r.\"end\", "
-             "r.text, r.params::JSON AS params, r.verifiable, r.source AS requirement_source "
-             "FROM (SELECT *, UNNEST(requirements) AS r FROM {source})",
-         hide=("id", "prompt", "base_task", "script", "requirements", "gold_requirements", "r"), stage="parse")
-register("variants", "data/variants.parquet",
-         "Requirement-dropped variants, one row each: id, variant (0 = full), variant_id, strategy, split, "
-         "n_requirements, n_dropped, kept_ids, dropped_ids, dropped_types, prompt (rewritten), metadata.",
-         stage="drop")
-register("rejects", "data/*.rejects.parquet",
-         "Quarantined rows of every stage: row (index in that stage's input), id, stage, reason_kind, reason.",
-         stage="data")
+for _view in [v for s in STAGES for v in s.views] + [REJECTS]:
+    if _view.name in VIEWS:
+        raise ValueError(f"view {_view.name!r} is declared twice")
+    VIEWS[_view.name] = _view
 
 
 def connect(root: str | os.PathLike[str] = ".", database: str = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -109,7 +47,7 @@ def connect(root: str | os.PathLike[str] = ".", database: str = ":memory:") -> d
     for view in VIEWS.values():
         query = view.query(root, con)
         if query is not None:
-            con.execute(f"CREATE OR REPLACE VIEW {_ident(view.name)} AS {query}")
+            con.execute(f"CREATE OR REPLACE VIEW {ident(view.name)} AS {query}")
     return con
 
 

@@ -1,0 +1,173 @@
+"""Stage ``drop``: requirement-dropped variants of every parsed instruction.
+
+Train and dev instructions (and rows without a split) get training variants drawn with
+``drop.strategy`` / ``rate`` / ``k``, at most ``max_variants`` besides the full instruction; test
+instructions get progressive variants, 0..k requirements dropped and nested, which WEval ranks.
+The variants table holds the training variants first, then the test ones: the input is streamed
+twice, one row group at a time, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+from wrl.batching import worker_threads
+from wrl.config import Section, param
+from wrl.io import DatasetWriter, input_rows, iter_input, write_json, write_table
+from wrl.requirements import MAX_REQUIREMENTS_MAX, MAX_VARIANTS_MAX, SEED_MAX, DropSettings, drop_dataset, taxonomy
+from wrl.stage import Context, Paths, Port, Report, Stage, View, by_family, ordered, ratio, rejects_summary, \
+    value_counts
+
+STRATEGIES = ("independent", "exact_k", "progressive")
+# Columns of the parsed table that variants do not need: join ``instructions`` on ``id`` for them.
+NOT_CARRIED = ("gold_requirements",)
+PROGRESS_MIN_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class DropConfig(Section):
+    """Parameters of the ``drop`` stage.
+
+    Train and dev instructions get training variants drawn with ``strategy``/``rate``/``k``; test
+    instructions get progressive variants (variant j drops j requirements, nested), which WEval
+    ranks.
+    """
+
+    _key: ClassVar[str] = "drop"
+
+    strategy: str = param("independent", "How train/dev variants drop requirements: independent (each with "
+                          "probability rate), exact_k (exactly k) or progressive (nested 1..n).", choices=STRATEGIES)
+    rate: float = param(0.5, "Drop probability per requirement (independent).", min=0.0, max=1.0)
+    k: int = param(1, "Requirements dropped per variant (exact_k).", min=1, max=MAX_REQUIREMENTS_MAX)
+    seed: int = param(0, "Seed of the draw; with each instruction id it fixes that instruction's variants.", min=0,
+                      max=SEED_MAX)
+    max_variants: int = param(4, "Most dropped variants per train/dev instruction (variant 0, nothing dropped, is "
+                              "always kept).", min=1, max=MAX_VARIANTS_MAX)
+    test_max_variants: int = param(8, "Most progressive variants per test instruction (drops 0..k).", min=1,
+                                   max=MAX_VARIANTS_MAX)
+
+    def train_settings(self) -> DropSettings:
+        """Settings for the train and dev splits."""
+        return DropSettings(strategy=self.strategy, rate=self.rate, k=self.k, seed=self.seed,
+                            max_variants=self.max_variants)
+
+    def test_settings(self) -> DropSettings:
+        """Settings for the test split: progressive drops for WEval."""
+        return DropSettings(strategy="progressive", rate=self.rate, k=self.k, seed=self.seed,
+                            max_variants=self.test_max_variants)
+
+
+def _types_of(parsed: pa.Table) -> pa.Array:
+    """The list of requirement types of each parsed instruction."""
+    reqs = parsed["requirements"].combine_chunks()
+    return pa.ListArray.from_arrays(reqs.offsets, reqs.values.field("type"))
+
+
+def _type_counts(lists: pa.ChunkedArray | pa.Array) -> Counter:
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    return Counter(value_counts(lists.flatten()))
+
+
+def _is_test(table: pa.Table) -> pa.Array:
+    if "split" not in table.column_names:
+        return pa.array([False] * table.num_rows, pa.bool_())
+    return pc.fill_null(pc.equal(table["split"], "test"), False)
+
+
+def run(cfg: DropConfig, paths: Paths, ctx: Context) -> Report:
+    """Write the variants (training ones, then test ones), the rejected instructions, metrics and a plot."""
+    (source,) = paths.inputs
+    (out,) = paths.outputs
+    threads = worker_threads(ctx.threads)
+    rejects: list[pa.Table] = []
+    offered: Counter = Counter()
+    dropped: Counter = Counter()
+    by_split: Counter = Counter()
+    by_n_dropped: Counter = Counter()
+    rows_in = instructions = passthrough = with_drops = train_variants = 0
+    total = input_rows(source)
+    passes = ((False, cfg.train_settings()), (True, cfg.test_settings()))
+    with DatasetWriter(out) as writer, tqdm(total=2 * total if total else None, desc="drop", unit="rows",
+                                           leave=False,
+                                           disable=not ctx.progress or (total or 0) < PROGRESS_MIN_ROWS) as bar:
+        for test_pass, settings in passes:
+            for batch in iter_input(source, stage="drop"):
+                parsed = batch.table.drop_columns([c for c in NOT_CARRIED if c in batch.table.column_names])
+                if not test_pass:
+                    rows_in += batch.rows_in
+                    rejects.append(batch.rejects)
+                    instructions += parsed.num_rows
+                    passthrough += pc.sum(pc.equal(parsed["n_requirements"], 0)).as_py() or 0
+                mask = _is_test(parsed) if test_pass else pc.invert(_is_test(parsed))
+                part = parsed.filter(mask)
+                variants, bad = drop_dataset(part, settings, threads=threads, progress=False)
+                index = pa.array(range(parsed.num_rows), pa.int64()).filter(mask)
+                rejects.append(batch.renumber(bad.set_column(0, "row", pc.take(index, bad["row"]))))
+                writer.write(variants)
+                by_split.update(value_counts(variants["split"]) if "split" in variants.column_names
+                                else {"(none)": variants.num_rows})
+                by_n_dropped.update(value_counts(variants["n_dropped"]))
+                with_drops += pc.sum(pc.greater(variants["n_dropped"], 0)).as_py() or 0
+                if not test_pass:
+                    # How often each type is offered (present in an instruction) and dropped, over the
+                    # training variants that drop something.
+                    train = variants.filter(pc.greater(variants["variant"], 0))
+                    offered += _type_counts(_types_of(part).take(pc.index_in(train["id"], part["id"])))
+                    dropped += _type_counts(train["dropped_types"])
+                    train_variants += train.num_rows
+                bar.update(batch.rows_in)
+    rejected = pa.concat_tables([r.cast(rejects[0].schema) for r in rejects]).sort_by("row")
+    write_table(rejected, paths.rejects)
+    by_reason = Counter(value_counts(rejected["reason_kind"]))
+    n_offered, n_dropped = sum(offered.values()), sum(dropped.values())
+    metrics = {
+        "instructions": instructions,
+        "rejects": rejects_summary(by_reason),
+        "variants": {
+            "total": writer.rows,
+            "by_split": dict(sorted(by_split.items())),
+            "with_drops": with_drops,
+            "by_n_dropped": {str(k): v for k, v in sorted(by_n_dropped.items())},
+        },
+        "passthrough": passthrough,
+        "train_dev": {
+            "dropped": n_dropped,
+            "offered": n_offered,
+            "drop_rate": ratio(n_dropped, n_offered),
+            "dropped_per_variant": ratio(n_dropped, train_variants),
+            "dropped_by_family": by_family(dropped),
+        },
+    }
+    if paths.metrics is not None:
+        write_json({"drop": metrics}, paths.metrics)
+    if paths.plots:
+        write_json([{"type": t, "offered": n, "dropped": dropped.get(t, 0), "rate": ratio(dropped.get(t, 0), n)}
+                    for t, n in ordered(offered, taxonomy()).items()], paths.plots[0])
+    kept = rows_in - sum(by_reason.values())
+    return Report("drop", rows_in, kept, by_reason, paths.outputs, paths.rejects,
+                  lines=[f"variants: {writer.rows:,} ({with_drops:,} with drops; {passthrough:,} instructions passed "
+                         f"through with nothing to drop); train/dev: {cfg.strategy}, rate={cfg.rate}, k={cfg.k}, "
+                         f"seed={cfg.seed}; test: progressive"],
+                  counts=[("dropped requirements by type (train/dev)", dropped)])
+
+
+STAGE = Stage(
+    name="drop",
+    config=DropConfig,
+    run=run,
+    inputs=(Port("parsed", "Parsed instructions (the parse stage's output, or `wrl parse`'s)."),),
+    outputs=(Port("variants", "One row per variant: variant 0 is the full instruction, the others drop "
+                  "requirements and rewrite the prompt."),),
+    plots=(Port("drops_by_type", "drops and drop rate by type (train/dev)", "json"),),
+    views=(View("variants", "data/variants.parquet",
+                "Requirement-dropped variants, one row each: id, variant (0 = full), variant_id, strategy, split, "
+                "n_requirements, n_dropped, kept_ids, dropped_ids, dropped_types, prompt (rewritten), metadata.",
+                stage="drop"),),
+)
