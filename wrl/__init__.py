@@ -1,13 +1,18 @@
 """wrl: fine-grained, requirement-level reward models for writing.
 
 The fast engine lives in the Rust extension ``wrl._core``; this package wraps it with typed
-Python objects, a pure-Python reference engine, the data pipeline and the command-line tool.
+Python objects (:mod:`wrl.requirements`, :mod:`wrl.verify`), the pipeline's stages
+(:mod:`wrl.stages`, one module each) and the command-line tool (:mod:`wrl.cli`). Every error it
+raises derives from :class:`WrlError` (:mod:`wrl.errors`).
 """
 
-from wrl._core import (
+from wrl.errors import (
+    DatasetError,
+    InternalError,
     InvalidConfigError,
     InvalidInstructionError,
     InvalidRequirementsError,
+    ParamsError,
     UnknownInstructionIdError,
     WrlError,
 )
@@ -28,11 +33,14 @@ from wrl.requirements import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DatasetError",
+    "InternalError",
     "InvalidConfigError",
     "InvalidInstructionError",
     "InvalidRequirementsError",
     "DropSettings",
     "ParseLimits",
+    "ParamsError",
     "ParsedInstruction",
     "Requirement",
     "UnknownInstructionIdError",

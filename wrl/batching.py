@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from wrl._core import InvalidConfigError
+from wrl.errors import InvalidConfigError
 from wrl.io import REJECTS_SCHEMA
 
 CHUNK_ROWS = 100_000

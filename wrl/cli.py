@@ -47,7 +47,7 @@ def _section_fields(section: type[Section], prefix: str = "") -> list[tuple[str,
     for f in dataclasses.fields(section):
         if dataclasses.is_dataclass(hints[f.name]):
             out += _section_fields(hints[f.name], f"{prefix}{f.name}.")
-        elif hints[f.name] is not dict:
+        elif (typing.get_origin(hints[f.name]) or hints[f.name]) is not dict:
             out.append((f"{prefix}{f.name}", f, hints[f.name]))
     return out
 

@@ -61,6 +61,7 @@ def param(default: Any, help: str, *, choices: tuple[Any, ...] | None = None, mi
 def _type_name(tp: Any) -> str:
     if isinstance(tp, types.UnionType):
         return " or ".join(_type_name(t) for t in typing.get_args(tp))
+    tp = typing.get_origin(tp) or tp
     return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
 
 
@@ -74,7 +75,7 @@ def _accepts(tp: Any, value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if tp is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, tp)
+    return isinstance(value, typing.get_origin(tp) or tp)
 
 
 class Section:
