@@ -1,7 +1,7 @@
 """wrl: fine-grained, requirement-level reward models for writing.
 
 The fast engine lives in the Rust extension ``wrl._core``; this package wraps it with typed
-Python objects, the data pipeline and the command-line tool.
+Python objects, a pure-Python reference engine, the data pipeline and the command-line tool.
 """
 
 from wrl._core import (
