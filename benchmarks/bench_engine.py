@@ -82,17 +82,17 @@ def run_one(engine: str, op: str, threads: int, path: str, rows: int) -> dict:
     n_bytes = pc.sum(pc.binary_length(table["prompt"])).as_py()
     settings = DropSettings(**SETTINGS)
     if op == "parse" and engine == "rust":
-        work = lambda: parse_table(table, threads=threads)[0].num_rows  # noqa: E731
+        work = lambda: parse_table(table, threads=threads)[0].num_rows
     elif op == "parse":
         label, prompts = regex_classifier(), table["prompt"].to_pylist()
-        work = lambda: len([label(p) for p in prompts])  # noqa: E731
+        work = lambda: len([label(p) for p in prompts])
     else:
         parsed, _ = parse_table(table)
         if engine == "rust":
-            work = lambda: drop_table(parsed, settings, threads=threads)[0].num_rows  # noqa: E731
+            work = lambda: drop_table(parsed, settings, threads=threads)[0].num_rows
         else:
             jobs = span_jobs(parsed, settings)
-            work = lambda: len([cut_spans(p, s) for p, s in jobs])  # noqa: E731
+            work = lambda: len([cut_spans(p, s) for p, s in jobs])
     seconds = float("inf")
     for _ in range(REPEAT):
         start = time.perf_counter()

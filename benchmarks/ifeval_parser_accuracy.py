@@ -26,7 +26,8 @@ def main() -> None:
 
     table, _ = import_ifeval(args.path)
     structured, rejects = parse_dataset(table, progress=False)
-    gold = {row["id"]: json.dumps([{"params": json.loads(r["params"]), "type": r["type"]} for r in row["requirements"]])
+    gold = {row["id"]: json.dumps([{"params": json.loads(r["params"]), "type": r["type"]}
+                                   for r in row["requirements"]])
             for row in structured.select(["id", "requirements"]).to_pylist()}
     text = table.select(["id", "prompt"]).filter(pa.array([i in gold for i in table["id"].to_pylist()]))
     text = text.append_column("gold_requirements", pa.array([gold[i] for i in text["id"].to_pylist()]))

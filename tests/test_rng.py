@@ -64,10 +64,10 @@ def expected_sets(key: str, n: int, s: DropSettings) -> list[list[int]]:
         return [sorted(order[:j]) for j in range(1, min(n, s.max_variants) + 1)]
     if s.strategy == "independent":
         target = min(s.max_variants, 2**n - 1)
-        draw = lambda: [i for i in range(n) if rng.next_f64() < s.rate]  # noqa: E731
+        draw = lambda: [i for i in range(n) if rng.next_f64() < s.rate]
     else:
         target = min(s.max_variants, comb(n, s.k)) if n >= s.k else 0
-        draw = lambda: sorted(rng.sample(n, s.k))  # noqa: E731
+        draw = lambda: sorted(rng.sample(n, s.k))
     for _ in range(s.max_variants * 4):
         if len(sets) >= target:
             break
@@ -83,10 +83,10 @@ PROMPTS = [
     "Write a poem. Use a formal tone. Do not use any commas.",
     "Write a poem. Use a formal tone. Do not use any commas. Respond in French.",
     "Write a poem. Use a formal tone. Do not use any commas. Respond in French. Use at least 50 words.",
-    "Write a poem for beginners. Use a formal tone. Do not use any commas. Respond in French. Use at least 50 "
-    "words.",
-    "Write a poem for beginners. Use a formal tone. Do not use any commas. Respond in French. Use at least 50 "
-    "words. End your response with 'Bye.'",
+    ("Write a poem for beginners. Use a formal tone. Do not use any commas. Respond in French. Use at least 50 "
+     "words."),
+    ("Write a poem for beginners. Use a formal tone. Do not use any commas. Respond in French. Use at least 50 "
+     "words. End your response with 'Bye.'"),
 ]
 # Ids are unique per table, so each key gets the number of requirements appended: "k#3".
 KEYS = ["", "k", "row-1", "syn-0000001", "写作-7", "x" * 200]

@@ -121,8 +121,8 @@ _TERMINALS = frozenset(".!?。！？；:：")
 _CJK_TERMINALS = frozenset("。！？；")
 _CLOSERS = frozenset("\"'”’)]»」』）")
 # A list marker at a line start, and a numbered marker inside a line; the character after it is not its part.
-_LINE_MARKER = re.compile(r"[-*•·](?=[ \t])|\([0-9]{1,3}\)(?=[ \t])|（[0-9]{1,3}）(?=[\s\S])|[0-9]{1,3}[.)](?=[ \t])"
-                          r"|[0-9]{1,3}、(?=[\s\S])")
+_LINE_MARKER = re.compile(r"[-*•·](?=[ \t])|\([0-9]{1,3}\)(?=[ \t])|（[0-9]{1,3}）(?=[\s\S])"
+                          r"|[0-9]{1,3}[.)](?=[ \t])|[0-9]{1,3}、(?=[\s\S])")
 _INLINE_MARKER = re.compile(r"([0-9]{1,3})[.)](?=[ \t])")
 _LINES = re.compile(r"[^\n]*\n|[^\n]+")  # str::split_inclusive('\n')
 
