@@ -1,4 +1,5 @@
-"""Shared fixtures: a throw-away OpenSSH server, and small DVC projects built from this checkout."""
+"""Shared fixtures: a throw-away OpenSSH server, small DVC projects built from this checkout, and the
+``--update-golden`` option of the golden snapshot tests."""
 
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ VENV_BIN = Path(sys.executable).parent
 # Paths of this checkout that a test project does not copy: build state and outputs.
 NOT_COPIED = ("dvc.lock", ".dvc/tmp", ".dvc/cache", "data/", "metrics/", "plots/", "dvc_plots/", "tests/",
               "benchmarks/", "docs/", "wrl.duckdb")
+
+
+# --- golden snapshots ---------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/*.jsonl from the engine's current output (review with git diff)")
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return request.config.getoption("--update-golden")
 
 
 # --- sshd ---------------------------------------------------------------------------------------

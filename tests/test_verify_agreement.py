@@ -4,7 +4,9 @@ brackets, quotes, unicode punctuation, CJK, line breaks) and random requirements
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -93,3 +95,11 @@ def test_word_and_sentence_counts_agree(response):
     text = response.replace("\r\n", "\n")
     assert _rust_count(response, "words") == count_words(text)
     assert _rust_count(response, "sentences") == count_sentences(text)
+
+
+def test_sentence_counts_agree_on_the_golden_instructions():
+    """Lists, inline lists, quotes, abbreviations and Chinese punctuation, as real instructions have them."""
+    golden = Path(__file__).resolve().parent / "golden" / "instructions.jsonl"
+    prompts = [json.loads(line)["prompt"] for line in golden.read_text().splitlines()]
+    for prompt in filter(str.strip, prompts):
+        assert _rust_count(prompt, "sentences") == count_sentences(prompt.replace("\r\n", "\n")), prompt

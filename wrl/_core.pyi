@@ -23,7 +23,7 @@ class InvalidConfigError(WrlError):
     """A configuration value or an input column is invalid."""
 
 def lexicon_json() -> str:
-    """The pattern table and lexicons shared with the Python reference engine."""
+    """The pattern table and lexicons (``lexicon.json``), as the parser reads them."""
 
 def taxonomy_json() -> str:
     """Requirement types, families, and the IFEval id and kwargs mapping, as JSON."""

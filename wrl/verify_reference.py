@@ -5,8 +5,10 @@ production: use :func:`wrl.verify.verify` or :func:`wrl.verify.verify_table`. Th
 written the way IFEval's ``instructions.py`` writes them (Python ``re`` with IFEval's own
 patterns), so the agreement tests also show that the Rust engine keeps IFEval's semantics.
 
-Two pieces are shared with the Rust engine rather than copied: the abbreviation list (read from
-``lexicon.json``, the parser's data) and language detection (whatlang, through
+Sentences are counted by a small port of the core's sentence splitter (IFEval counts with nltk;
+this engine counts what its parser segments). Two pieces are shared with the Rust engine rather than
+copied: the abbreviation list (read from ``lexicon.json``, the parser's data) and language detection
+(whatlang, through
 ``wrl._core.detect_language``, on the first ``LANGUAGE_SAMPLE_CHARS`` characters as in Rust),
 since no pure-Python port of whatlang exists. The detector is called once per text checked, as
 IFEval calls langdetect: the Rust engine's cache of samples is not copied here.
@@ -17,10 +19,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from wrl import _core
-from wrl.reference import split_sentences
 
 DEFAULT_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
 #: The language detector reads the first this many characters of a text (both engines).
@@ -106,9 +108,117 @@ def count_words(text: str) -> int:
     return len(_WORDS.findall(text))
 
 
+# Sentences as ``text::split_sentences`` finds them, reduced to what a count needs: lines, list markers
+# (skipped), inline numbered lists after a colon, quotes and brackets (never split inside), terminal
+# punctuation followed by a capitalized word, abbreviations. Rust's char predicates are Python's
+# str methods here except for whitespace; they differ on a few combining marks (Other_Alphabetic).
+
+# char::is_whitespace (White_Space); Python's str.isspace also takes U+001C..U+001F.
+_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+    "\u2028\u2029\u202f\u205f\u3000"
+_OPEN_QUOTES = {'"': '"', "“": "”", "‘": "’", "«": "»", "「": "」", "『": "』", "'": "'"}
+_TERMINALS = frozenset(".!?。！？；:：")
+_CJK_TERMINALS = frozenset("。！？；")
+_CLOSERS = frozenset("\"'”’)]»」』）")
+# A list marker at a line start, and a numbered marker inside a line; the character after it is not its part.
+_LINE_MARKER = re.compile(r"[-*•·](?=[ \t])|\([0-9]{1,3}\)(?=[ \t])|（[0-9]{1,3}）(?=[\s\S])"
+                          r"|[0-9]{1,3}[.)](?=[ \t])|[0-9]{1,3}、(?=[\s\S])")
+_INLINE_MARKER = re.compile(r"([0-9]{1,3})[.)](?=[ \t])")
+_LINES = re.compile(r"[^\n]*\n|[^\n]+")  # str::split_inclusive('\n')
+
+
+@cache
+def _abbreviations() -> frozenset[str]:
+    return frozenset(json.loads(_core.lexicon_json())["abbreviations"])
+
+
+def _skip_spaces(text: str, pos: int, end: int) -> int:
+    while pos < end and text[pos] in _WHITESPACE:
+        pos += 1
+    return pos
+
+
+def _followed_by_new_sentence(text: str, pos: int, end: int) -> bool:
+    """After whitespace, a word that is not lowercase (or the end) starts a new sentence."""
+    p = _skip_spaces(text, pos, end)
+    return p >= end or (p > pos and not text[p].islower())
+
+
+def _is_abbreviation(text: str, line_start: int, dot: int) -> bool:
+    k = dot
+    while k > line_start and (text[k - 1].isalnum() or text[k - 1] == "."):
+        k -= 1
+    return k < dot and text[k:dot].lower() in _abbreviations()
+
+
+def _count_line_sentences(text: str, line_start: int, pos: int, end: int) -> int:
+    """Sentences of one line's content ``text[pos:end]`` (``text::scan_line``)."""
+    count, sent_start, quote, depth, prev, inline_next = 0, pos, None, 0, None, None
+
+    def push(start: int, stop: int) -> int:
+        return 1 if text[start:stop].strip(_WHITESPACE) else 0
+
+    while pos < end:
+        c = text[pos]
+        if quote is None and depth == 0 and "0" <= c <= "9" and (prev is None or prev in _WHITESPACE):
+            m = _INLINE_MARKER.match(text, pos)
+            after_colon = inline_next is not None or text[line_start:pos].rstrip(_WHITESPACE).endswith((":", "："))
+            if m and after_colon and int(m[1]) == (inline_next or 1):
+                count += push(sent_start, pos)
+                inline_next = int(m[1]) + 1
+                pos = sent_start = _skip_spaces(text, m.end(), end)
+                prev = " "
+                continue
+        boundary = None
+        if quote is not None:
+            if c == quote and (c != "'" or not (pos + 1 < end and text[pos + 1].isalnum())):
+                quote = None
+                # 'He said "Stop." Then ...': a quote closing after terminal punctuation.
+                if prev in (".", "!", "?") and _followed_by_new_sentence(text, pos + 1, end):
+                    boundary = pos + 1
+        elif c in _OPEN_QUOTES:
+            if c != "'" or not (prev is not None and prev.isalnum()):
+                quote = _OPEN_QUOTES[c]
+        elif c in "(（[":
+            depth += 1
+        elif c in ")）]" and depth > 0:
+            depth -= 1
+        elif depth == 0 and c in _TERMINALS:
+            term_end = pos + 1
+            while term_end < end and (text[term_end] in _TERMINALS or text[term_end] in _CLOSERS):
+                term_end += 1
+            at_end = term_end >= end
+            if c in _CJK_TERMINALS:
+                boundary = term_end
+            elif c in ":：":
+                boundary = term_end if at_end else None  # a colon ends a sentence only before a list line
+            elif (at_end or (text[term_end] in _WHITESPACE and _followed_by_new_sentence(text, term_end, end))) \
+                    and not (c == "." and _is_abbreviation(text, line_start, pos)):
+                boundary = term_end
+        if boundary is not None:
+            count += push(sent_start, boundary)
+            pos = sent_start = _skip_spaces(text, boundary, end)
+            prev = " "
+            continue
+        prev = c
+        pos += 1
+    return count + push(sent_start, end)
+
+
 def count_sentences(text: str) -> int:
-    """Sentences as the parser splits them (shared with the parse reference, as in Rust)."""
-    return len(split_sentences(text).sentences)
+    """Sentences as the parser splits them: every line and list item is at least one."""
+    count, line_start = 0, 0
+    for line in _LINES.findall(text):
+        line_end = line_start + len(line)
+        content_end = line_start + len(line.rstrip(_WHITESPACE))
+        pos = _skip_spaces(text, line_start, content_end)
+        if pos < content_end:
+            marker = _LINE_MARKER.match(text, pos)
+            if marker:
+                pos = _skip_spaces(text, marker.end(), content_end)
+            count += _count_line_sentences(text, line_start, pos, content_end)
+        line_start = line_end
+    return count
 
 
 # --- checks ------------------------------------------------------------------------------------
