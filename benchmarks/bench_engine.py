@@ -22,7 +22,7 @@ DATA = Path("data/bench/engine_instructions.parquet")
 
 
 def make_data(rows: int, seed: int) -> Path:
-    from wrl.data import synthesize
+    from wrl.synth import synthesize
     from wrl.io import write_table
 
     path = DATA.with_name(f"engine_instructions_{rows}_{seed}.parquet")

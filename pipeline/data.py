@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from common import parse_args, rejects_summary, run, stage_args, value_counts
 
-from wrl.data import assign_splits, load_dataset
+from wrl.importers import load_dataset
+from wrl.splits import assign_splits
 from wrl.io import write_json, write_table
 
 

@@ -17,7 +17,7 @@ from collections import Counter
 import pyarrow.compute as pc
 from common import by_family, ordered, parse_args, ratio, rejects_summary, run, stage_args, value_counts
 
-from wrl.data import parser_accuracy
+from wrl.parser_eval import parser_accuracy
 from wrl.io import read_input, write_json, write_table
 from wrl.requirements import parse_dataset, taxonomy
 

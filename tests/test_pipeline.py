@@ -6,6 +6,7 @@ The pipeline tests run DVC for real in small throw-away git repositories (see co
 from __future__ import annotations
 
 import ast
+import csv
 import hashlib
 import json
 import re
@@ -79,7 +80,8 @@ def test_stage_params_are_listed_key_by_key(stage):
 
 
 def _wrl_imports(path: Path) -> set[str]:
-    """wrl modules a file imports, as repository paths (``wrl/io.py``), and ``wrl/_core`` for the extension."""
+    """wrl modules a file imports, as repository paths: ``wrl/io.py`` for a module, ``wrl/synth`` for a package
+    (its code and data files), and ``wrl/_core`` for the extension."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         names = []
@@ -92,6 +94,8 @@ def _wrl_imports(path: Path) -> set[str]:
             if parts[0] == "wrl" and len(parts) > 1:
                 if (REPO / "wrl" / f"{parts[1]}.py").exists():
                     found.add(f"wrl/{parts[1]}.py")
+                elif (REPO / "wrl" / parts[1] / "__init__.py").exists():
+                    found.add(f"wrl/{parts[1]}")
                 elif parts[1] == "_core":
                     found.add("wrl/_core")
     return found
@@ -128,7 +132,9 @@ def test_stage_deps_cover_the_code_it_runs(stage):
                 seen.add(module)
                 if module.endswith(".py"):
                     todo.append(module)
-    needed = {m for m in seen if m.endswith(".py")}
+                elif module != "wrl/_core":
+                    todo += [str(f.relative_to(REPO)) for f in sorted((REPO / module).glob("*.py"))]
+    needed = seen - {"wrl/_core"}
     assert needed <= deps, f"missing deps: {sorted(needed - deps)}"
     if "wrl/_core" in seen:
         rust = _rust_closure(RUST_ENTRY[stage]) | RUST_BINDINGS[stage]
@@ -262,9 +268,8 @@ def test_exp_run_set_param_reruns_only_drop(built_project, tmp_path):
     assert after["data"] == before["data"] and after["parse"] == before["parse"]
     assert after["drop"]["params"]["params.yaml"]["drop.rate"] == 0.3
 
-    shown = dvc("exp", "show", "--csv", cwd=root).stdout.splitlines()
-    header = shown[0].split(",")
-    rows = [dict(zip(header, line.split(","), strict=False)) for line in shown[1:]]
+    header, *lines = csv.reader(dvc("exp", "show", "--csv", cwd=root).stdout.splitlines())
+    rows = [dict(zip(header, line, strict=True)) for line in lines]
     rate_col = "drop.rate"
     metric = "drop.train_dev.drop_rate"
     assert rate_col in header and metric in header, header

@@ -287,7 +287,7 @@ def _data_summary(table: pa.Table) -> None:
               help="Expected share of Chinese instructions.")
 def data_synth(out: Path, n: int, seed: int, zh_share: float) -> None:
     """Synthesize N writing instructions with gold requirements into OUT (Parquet/JSONL/CSV)."""
-    from wrl.data import synthesize
+    from wrl.synth import synthesize
 
     check_output(out)
     table = synthesize(n, seed=seed, zh_share=zh_share)
@@ -309,7 +309,7 @@ def data_synth(out: Path, n: int, seed: int, zh_share: float) -> None:
 def data_import(source: str, inp: Path, out: Path, rejects_out: Path | None, prompt_column: str, id_column: str,
                 category_column: str) -> None:
     """Import SOURCE-format instructions from IN into OUT; malformed rows go to the rejects file."""
-    from wrl.data import import_generic, import_ifeval, import_writingbench
+    from wrl.importers import import_generic, import_ifeval, import_writingbench
 
     rej_path = _outputs(out, rejects_out)
     if source == "ifeval":
