@@ -335,7 +335,8 @@ def load_dataset(source: str, *, path: str | os.PathLike[str] | None = None, n: 
     if source not in SOURCES:
         raise InvalidConfigError(f"unknown data source {source!r}: use one of {', '.join(SOURCES)}")
     if path is None:
-        raise InvalidConfigError(f"data source {source!r} reads a file: pass path=... (a .jsonl, .csv or .parquet file)")
+        raise InvalidConfigError(f"data source {source!r} reads a file: pass path=... "
+                                 "(a .jsonl, .csv or .parquet file)")
     if source == "ifeval":
         return import_ifeval(path)
     if source == "writingbench":

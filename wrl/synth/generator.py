@@ -289,7 +289,8 @@ def _g_fixed(name: str) -> Callable[[_Row], tuple[dict, str, str, int]]:
 def _g_constrained(row: _Row) -> tuple[dict, str, str, int]:
     options = list(row.pick(row.pools["option_sets"]))
     if row.zh:
-        values = {"paren": "（" + "、".join(f"“{o}”" for o in options) + "）", "plain": _zh_quoted(row, options)}
+        values = {"paren": "（" + "、".join(f"“{o}”" for o in options) + "）",
+                  "plain": _zh_quoted(row, options)}
     else:
         values = {"paren": "(" + ", ".join(f"'{o}'" for o in options) + ")",
                   "bracket": "[" + ", ".join(f'"{o}"' for o in options) + "]",
