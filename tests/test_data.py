@@ -164,6 +164,26 @@ def test_generic_round_trip_of_synth(tmp_path, synth5k, ext):
     assert table["gold_requirements"].equals(sample["gold_requirements"])
 
 
+def test_values_json_cannot_hold_are_rejected_not_raised(tmp_path):
+    """Parquet binary fields inside kwargs, requirement params or a checklist: the row is rejected."""
+    path = tmp_path / "bytes.parquet"
+    write_table(pa.table({"key": [1, 2], "index": [1, 2], "prompt": ["Write a poem.", "Write a song."],
+                          "query": ["Write a poem.", "Write a song."],
+                          "instruction_id_list": [["punctuation:no_comma"]] * 2,
+                          "kwargs": [[{"x": b"\xff"}], [{"x": None}]],
+                          "checklist": [[{"name": b"\xff"}], None],
+                          "requirements": [[{"type": "tone", "params": {"tone": b"\xff"}}], None]}), path)
+    for importer, kind in ((import_ifeval, "invalid_kwargs"), (import_writingbench, "wrong_type"),
+                           (import_generic, "invalid_kwargs")):
+        table, rejects = importer(path)
+        assert table.num_rows == 1 and rejects["row"].to_pylist() == [0], importer
+        assert rejects["reason_kind"].to_pylist() == [kind] and "bytes" in rejects["reason"][0].as_py()
+    write_table(pa.table({"prompt": ["Write a poem.", "Write a song."],
+                          "requirements": [[{"type": "tone", "params": {"tone": b"\xff"}}], None]}), path)
+    table, rejects = import_generic(path)
+    assert table.num_rows == 1 and rejects["reason_kind"].to_pylist() == ["invalid_requirements"]
+
+
 @pytest.mark.parametrize("name", ["truncated.parquet", "truncated.jsonl"])
 def test_truncated_file_raises_naming_it(name):
     with pytest.raises(DatasetError, match=name):

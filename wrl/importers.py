@@ -95,7 +95,10 @@ def _ifeval_fields(ids: Any, kwargs: Any) -> tuple[dict[str, Any] | None, tuple[
     if unknown:
         return None, ("unknown_instruction_id", f"unknown IFEval instruction id(s): {', '.join(unknown)}")
     cleaned = [{k: v for k, v in (kw or {}).items() if v is not None} for kw in kwargs]
-    return {"instruction_id_list": ids, "kwargs": compact_json(cleaned)}, None
+    try:
+        return {"instruction_id_list": ids, "kwargs": compact_json(cleaned)}, None
+    except TypeError as e:
+        return None, ("invalid_kwargs", f"'kwargs' holds {e}")
 
 
 def _requirements_field(value: Any) -> tuple[str | None, tuple[str, str] | None]:
@@ -125,7 +128,10 @@ def _requirements_field(value: Any) -> tuple[str | None, tuple[str, str] | None]
                 return None, ("invalid_requirements", f"{item['type']}: text must be a string")
             req["text"] = item["text"]
         out.append(req)
-    return compact_json(out), None
+    try:
+        return compact_json(out), None
+    except TypeError as e:
+        return None, ("invalid_requirements", f"'requirements' holds {e}")
 
 
 def _finish(raw: RawRows, accepted: dict[int, dict[str, Any]], bad: _Bad, ids: list[str | None],
@@ -239,7 +245,11 @@ def import_writingbench(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Tabl
             bad[i] = problem
             continue
         if checklist is not None and not isinstance(checklist, str):
-            checklist = json.dumps(checklist, ensure_ascii=False, separators=(",", ":"))
+            try:
+                checklist = json.dumps(checklist, ensure_ascii=False, separators=(",", ":"))
+            except TypeError as e:
+                bad[i] = ("wrong_type", f"'checklist' holds a value JSON cannot hold: {e}")
+                continue
         accepted[i] = {"id": rid, "prompt": queries[i], "category": texts["category"], "source": "writingbench",
                        "subcategory": texts["subcategory"], "language": texts["language"], "checklist": checklist}
     return _finish(raw, accepted, bad, ids, _WRITINGBENCH_FIELDS)
