@@ -33,7 +33,7 @@ REPEAT = 3  # best of: the machine is shared, the fastest run is the least distu
 
 
 def make_data(rows: int, seed: int) -> Path:
-    from wrl.data import synthesize
+    from wrl.synth import synthesize
     from wrl.io import write_table
 
     path = DATA.with_name(f"engine_instructions_{rows}_{seed}.parquet")

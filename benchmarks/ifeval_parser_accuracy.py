@@ -15,7 +15,8 @@ import json
 
 import pyarrow as pa
 
-from wrl.data import import_ifeval, parser_accuracy
+from wrl.importers import import_ifeval
+from wrl.parser_eval import parser_accuracy
 from wrl.requirements import parse_dataset
 
 

@@ -1,4 +1,4 @@
-"""wrl.data: the synthetic generator, the importers, splits and parser accuracy."""
+"""Datasets: the importers, splits, parser accuracy and the ``wrl data`` commands."""
 
 from __future__ import annotations
 
@@ -10,21 +10,14 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from wrl import data as wdata
-from wrl.io import REJECTS_SCHEMA
+from wrl import InvalidConfigError, WrlError
 from wrl.cli import main
-from wrl.data import (
-    CATEGORIES,
-    assign_splits,
-    import_generic,
-    import_ifeval,
-    import_writingbench,
-    load_dataset,
-    parser_accuracy,
-    synthesize,
-)
-from wrl.io import DatasetError, read_table, write_table
+from wrl.importers import import_generic, import_ifeval, import_writingbench, load_dataset
+from wrl.io import REJECTS_SCHEMA, DatasetError, read_table, write_table
+from wrl.parser_eval import parser_accuracy
 from wrl.requirements import parse_dataset, taxonomy
+from wrl.splits import assign_splits, normalize_prompt
+from wrl.synth import synthesize
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALL_TYPES = set(taxonomy())
@@ -37,115 +30,6 @@ def synth5k() -> pa.Table:
 
 def _golds(table: pa.Table) -> list[list[dict]]:
     return [json.loads(g) for g in table["gold_requirements"].to_pylist()]
-
-
-# --- synthesize ---------------------------------------------------------------------------------
-
-
-def test_synth_schema_and_ids(synth5k):
-    assert synth5k.column_names == ["id", "prompt", "category", "topic", "language", "gold_requirements", "source"]
-    assert synth5k["id"][0].as_py() == "syn-0000001"
-    assert synth5k["id"][4999].as_py() == "syn-0005000"
-    assert set(synth5k["source"].to_pylist()) == {"synth"}
-    assert synthesize(0).num_rows == 0
-
-
-def test_synth_is_deterministic_to_the_byte(tmp_path):
-    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    write_table(synthesize(3000, seed=7), a)
-    write_table(synthesize(3000, seed=7), b)
-    assert a.read_bytes() == b.read_bytes()
-    assert not synthesize(50, seed=8).equals(synthesize(50, seed=7))
-
-
-def test_synth_chunks_equal_the_whole():
-    whole = synthesize(700, seed=3)
-    parts = [synthesize(100, seed=3), synthesize(300, seed=3, start=100), synthesize(300, seed=3, start=400)]
-    assert pa.concat_tables(parts).equals(whole)
-
-
-def test_synth_covers_every_type_category_and_language(synth5k):
-    golds = _golds(synth5k)
-    types = Counter(r["type"] for g in golds for r in g)
-    assert set(types) == ALL_TYPES, ALL_TYPES - set(types)
-    assert min(types.values()) >= 50
-    assert set(synth5k["category"].to_pylist()) == set(CATEGORIES)
-    topics = defaultdict(set)
-    for category, topic in zip(synth5k["category"].to_pylist(), synth5k["topic"].to_pylist(), strict=True):
-        topics[category].add(topic)
-    assert all(len(t) >= 40 for t in topics.values())
-    languages = Counter(synth5k["language"].to_pylist())
-    assert set(languages) == {"en", "zh"}
-    assert abs(languages["zh"] / synth5k.num_rows - 0.15) < 0.03
-    assert all(1 <= len(g) <= 5 for g in golds)
-
-
-def test_zh_share_extremes():
-    assert set(synthesize(200, zh_share=0.0)["language"].to_pylist()) == {"en"}
-    assert set(synthesize(200, zh_share=1.0)["language"].to_pylist()) == {"zh"}
-    with pytest.raises(ValueError, match="zh_share"):
-        synthesize(10, zh_share=1.5)
-
-
-def test_gold_is_compact_normalized_json_with_taxonomy_params(synth5k):
-    info = taxonomy()
-    for cell in synth5k["gold_requirements"].to_pylist():
-        gold = json.loads(cell)
-        assert cell == json.dumps(gold, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        for r in gold:
-            assert set(r) == {"type", "params"}
-            assert set(r["params"]) <= set(info[r["type"]].params), r
-
-
-def test_gold_has_no_contradictions(synth5k):
-    """The engine's own conflict check accepts every gold set, and no length unit is bounded twice."""
-    pools = wdata._KEYWORDS_EN + wdata._START_EN + wdata._END_EN + wdata._FIRST_WORDS_EN
-    assert not [w for w in pools if set(w.lower()) & set(wdata._RARE_LETTERS)]
-    for gold in _golds(synth5k):
-        types = [r["type"] for r in gold]
-        assert not {"lowercase", "uppercase"} <= set(types)
-        units = [r["params"]["unit"] for r in gold if r["type"] == "length"]
-        assert len(units) == len(set(units))
-        assert len(types) - types.count("length") == len(set(types) - {"length"})
-    sample = synth5k.slice(0, 2000)  # the engine's conflict check, on a sample to keep the test fast
-    structured = sample.select(["id", "prompt"]).append_column("requirements", sample["gold_requirements"])
-    _, rejects = parse_dataset(structured, progress=False)
-    assert rejects.num_rows == 0, rejects.to_pylist()[:3]
-
-
-def test_several_phrasings_per_type():
-    for rtype in ALL_TYPES:
-        keys = [k for k in wdata._EN_TEMPLATES if k.split("/")[0] == rtype]
-        assert sum(len(wdata._EN_TEMPLATES[k]) for k in keys) >= 3, rtype
-    trace: list = []
-    wdata._generate(5000, 0, 0.15, 0, trace)
-    used = defaultdict(set)
-    for _, rtype, key, tpl, lang in trace:
-        used[(rtype, lang)].add((key, tpl))
-    for rtype in ALL_TYPES:
-        assert len(used[(rtype, "en")]) >= 3, rtype
-    assert sum(len(v) for (_, lang), v in used.items() if lang == "zh") >= 60
-
-
-def test_base_tasks_hold_no_requirement():
-    """Subjects and genres must not trigger the parser, or the gold would miss what the task says."""
-    rows = [f"{verb} a poem about rain." for verb in wdata._EN_VERBS]
-    zh_forms = {"creative": "写一{m}关于{s}的{g}。", "informative": "写一{m}介绍{s}的{g}。",
-                "technical": "为{s}写一{m}{g}。", "persuasive": "写一{m}{s}的{g}。", "communication": "写一{m}{s}的{g}。"}
-    for c in CATEGORIES:
-        for art, noun in wdata._EN_GENRES[c]:
-            head = f"{art} {noun}".strip()
-            for s in wdata._EN_SUBJECTS[c]:
-                rows += [f"Write {head}{wdata._EN_PREP[c]}{s}.",
-                         f"Would {head}{wdata._EN_PREP[c]}{s} work well in a school newsletter?"]
-        for m, g in wdata._ZH_GENRES[c]:
-            for s in wdata._ZH_SUBJECTS[c]:
-                rows += [zh_forms[c].format(m=m, s=s, g=g), f"一{m}关于{s}的{g}适合发表在校刊上吗？"]
-    parsed, rejects = parse_dataset(pa.table({"prompt": rows}), progress=False)
-    assert rejects.num_rows == 0
-    found = [(p, r) for p, r in zip(parsed["prompt"].to_pylist(), parsed["requirements"].to_pylist(), strict=True)
-             if r]
-    assert not found, found[:5]
 
 
 # --- parser accuracy ------------------------------------------------------------------------------
@@ -165,7 +49,13 @@ def test_parser_accuracy_counts_a_known_case():
     assert acc["by_type"]["tone"]["recall"] == 0.0 and acc["by_type"]["keywords"]["precision"] == 0.0
 
 
-def test_parser_accuracy_on_synth_is_sane(synth5k):
+# Measured on this sample (the first 2,000 rows of synthesize(5000, seed=0)) with the lexicon of commit
+# 9c5dad3; the pipeline's 20,000 rows give 1.00 / 0.74 / 1.00 (metrics/parse.json). A lexicon change
+# moves them: re-measure with parser_accuracy(parse_dataset(sample)[0])["overall"] and update, saying why.
+MEASURED_ON_SAMPLE = {"precision": 1.0, "recall": 0.7454, "params_exact": 0.9985}
+
+
+def test_parser_accuracy_on_synth_is_what_was_measured(synth5k):
     sample = synth5k.slice(0, 2000)
     parsed, rejects = parse_dataset(sample, progress=False)
     assert rejects.num_rows == 0
@@ -173,10 +63,11 @@ def test_parser_accuracy_on_synth_is_sane(synth5k):
     overall = acc["overall"]
     assert acc["instructions"] == 2000
     assert overall["support"] == sum(len(g) for g in _golds(sample))
-    assert 0.3 < overall["recall"] <= 1.0 and 0.5 < overall["precision"] <= 1.0
-    assert 0.0 <= overall["params_exact"] <= 1.0
-    assert ALL_TYPES <= set(acc["by_type"])
-    with pytest.raises(ValueError, match="gold_requirements"):
+    assert overall["matched"] <= min(overall["predicted"], overall["support"])
+    for name, measured in MEASURED_ON_SAMPLE.items():
+        assert overall[name] == pytest.approx(measured, abs=0.02), name
+    assert set(acc["by_type"]) == ALL_TYPES
+    with pytest.raises(DatasetError, match="gold_requirements"):
         parser_accuracy(parsed.drop_columns(["gold_requirements"]))
 
 
@@ -273,6 +164,26 @@ def test_generic_round_trip_of_synth(tmp_path, synth5k, ext):
     assert table["gold_requirements"].equals(sample["gold_requirements"])
 
 
+def test_values_json_cannot_hold_are_rejected_not_raised(tmp_path):
+    """Parquet binary fields inside kwargs, requirement params or a checklist: the row is rejected."""
+    path = tmp_path / "bytes.parquet"
+    write_table(pa.table({"key": [1, 2], "index": [1, 2], "prompt": ["Write a poem.", "Write a song."],
+                          "query": ["Write a poem.", "Write a song."],
+                          "instruction_id_list": [["punctuation:no_comma"]] * 2,
+                          "kwargs": [[{"x": b"\xff"}], [{"x": None}]],
+                          "checklist": [[{"name": b"\xff"}], None],
+                          "requirements": [[{"type": "tone", "params": {"tone": b"\xff"}}], None]}), path)
+    for importer, kind in ((import_ifeval, "invalid_kwargs"), (import_writingbench, "wrong_type"),
+                           (import_generic, "invalid_kwargs")):
+        table, rejects = importer(path)
+        assert table.num_rows == 1 and rejects["row"].to_pylist() == [0], importer
+        assert rejects["reason_kind"].to_pylist() == [kind] and "bytes" in rejects["reason"][0].as_py()
+    write_table(pa.table({"prompt": ["Write a poem.", "Write a song."],
+                          "requirements": [[{"type": "tone", "params": {"tone": b"\xff"}}], None]}), path)
+    table, rejects = import_generic(path)
+    assert table.num_rows == 1 and rejects["reason_kind"].to_pylist() == ["invalid_requirements"]
+
+
 @pytest.mark.parametrize("name", ["truncated.parquet", "truncated.jsonl"])
 def test_truncated_file_raises_naming_it(name):
     with pytest.raises(DatasetError, match=name):
@@ -294,9 +205,9 @@ def test_load_dataset_dispatch():
     assert table.num_rows == 20 and rejects.num_rows == 0 and rejects.schema == REJECTS_SCHEMA
     table, _ = load_dataset("ifeval", path=str(FIXTURES / "ifeval.jsonl"), n=0, seed=0, zh_share=0)
     assert table.num_rows == 4
-    with pytest.raises(ValueError, match="unknown data source"):
+    with pytest.raises(InvalidConfigError, match="unknown data source"):
         load_dataset("hub", path=None, n=1, seed=0, zh_share=0)
-    with pytest.raises(ValueError, match="path"):
+    with pytest.raises(InvalidConfigError, match="path"):
         load_dataset("generic", path=None, n=1, seed=0, zh_share=0)
 
 
@@ -314,16 +225,24 @@ def test_splits_are_stable_and_follow_the_normalized_prompt(synth5k):
     assert len(set(splits[:-1])) == 1
     by_prompt = defaultdict(set)
     for p, s in zip(table["prompt"].to_pylist(), table["split"].to_pylist(), strict=True):
-        by_prompt[" ".join(p.lower().split())].add(s)
+        by_prompt[normalize_prompt(p)].add(s)
     assert all(len(s) == 1 for s in by_prompt.values())
     assert not assign_splits(synth5k, train=0.8, dev=0.1, test=0.1, seed=1)["split"].equals(table["split"])
 
 
 def test_split_fractions_are_checked(synth5k):
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(InvalidConfigError, match="sum to 1"):
         assign_splits(synth5k, train=0.8, dev=0.1, test=0.2)
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(InvalidConfigError, match="between 0 and 1"):
         assign_splits(synth5k, train=1.2, dev=-0.1, test=-0.1)
+    with pytest.raises(DatasetError, match="'prompt' column"):
+        assign_splits(synth5k.drop_columns(["prompt"]), train=0.8, dev=0.1, test=0.1)
+
+
+def test_dataset_errors_are_wrl_errors():
+    """Callers catch WrlError (the CLI, the stages) or ValueError: every error raised here is both."""
+    assert issubclass(DatasetError, WrlError) and issubclass(InvalidConfigError, WrlError)
+    assert issubclass(WrlError, ValueError)
 
 
 # --- CLI ------------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def test_bad_rows_are_rejected_with_reasons_and_counted():
     table = pa.table({"id": ids, "prompt": prompts})
     parsed, rejects = parse_dataset(table, progress=False)
     _account(table, parsed, rejects)
-    reasons = dict(zip(rejects["id"].to_pylist(), rejects["reason"].to_pylist()))
+    reasons = dict(zip(rejects["id"].to_pylist(), rejects["reason"].to_pylist(), strict=True))
     assert "empty" in reasons["empty"] and "empty" in reasons["blank"]
     assert "max_bytes" in reasons["huge"] and "null" in reasons["null"]
     assert "duplicate" in rejects.filter(pa.compute.equal(rejects["row"], 7))["reason"][0].as_py()

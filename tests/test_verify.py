@@ -221,11 +221,11 @@ def test_batch_bad_input_is_a_rejected_row_never_a_crash():
     })
     results, rejects = verify_table(table)
     assert results["row"].to_pylist() == [0]
-    kinds = dict(zip(rejects["row"].to_pylist(), rejects["reason_kind"].to_pylist()))
+    kinds = dict(zip(rejects["row"].to_pylist(), rejects["reason_kind"].to_pylist(), strict=True))
     assert kinds == {1: "invalid_response", 2: "invalid_response", 3: "invalid_response",
                      4: "invalid_requirements", 5: "invalid_requirements", 6: "invalid_requirements",
                      7: "unknown_instruction_id"}
-    reasons = dict(zip(rejects["row"].to_pylist(), rejects["reason"].to_pylist()))
+    reasons = dict(zip(rejects["row"].to_pylist(), rejects["reason"].to_pylist(), strict=True))
     assert "over the limit" in reasons[1] and "UTF-8" in reasons[2] and "-5" in reasons[4]
     assert set(rejects.column_names) == {"row", "id", "stage", "reason_kind", "reason"}
 

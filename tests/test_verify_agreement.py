@@ -78,7 +78,7 @@ def test_rust_and_reference_agree(response, reqs):
         assume("conflicting" not in str(e))
         raise
     ref = verify_reference(response, reqs)
-    for (t, p), r, (status, strict, loose, variant) in zip(reqs, rust, ref):
+    for (t, p), r, (status, strict, loose, variant) in zip(reqs, rust, ref, strict=True):
         assert (r.status, r.strict, r.loose, r.loose_variant) == (status, strict, loose, variant), (t, p, r.reason)
 
 

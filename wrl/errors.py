@@ -37,7 +37,8 @@ __all__ = [
 
 
 class DatasetError(WrlError):
-    """A dataset file is missing, truncated, corrupt, unwritable or of an unknown format. Names the file."""
+    """A dataset file is missing, truncated, corrupt, unwritable or of an unknown format, or a table lacks a
+    column it needs. Names the file or the column."""
 
 
 class InternalError(WrlError):

@@ -56,6 +56,17 @@ def ifeval_mapping() -> dict[str, str]:
     return {ifeval_id: rtype for ifeval_id, rtype, _ in json.loads(_core.taxonomy_json())["ifeval"]}
 
 
+def requirement_params(value: Any) -> Any:
+    """A requirement's params as a Python object: they arrive as JSON text (engine output, files) or as a
+    mapping; text that is not JSON stays text, for the caller to reject, and null is no params."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value if value is not None else {}
+
+
 @dataclass(frozen=True)
 class Requirement:
     """A requirement of an instruction. ``start``/``end`` are character offsets (None if unlocated)."""

@@ -14,11 +14,11 @@ from typing import ClassVar
 import pyarrow as pa
 
 from wrl.config import ParamsError, Section, param
+from wrl.importers import SOURCES
 from wrl.io import ROW_GROUP_SIZE, REJECTS_SCHEMA, DatasetWriter, write_json, write_table
 from wrl.requirements import SEED_MAX
 from wrl.stage import Context, Paths, Port, Report, Stage, rejects_summary, value_counts
 
-SOURCES = ("synth", "ifeval", "writingbench", "generic")
 
 
 @dataclass(frozen=True)
@@ -67,26 +67,22 @@ class DataConfig(Section):
 
 def _instructions(cfg: DataConfig, path: str, rejects: list[pa.Table]) -> Iterator[pa.Table]:
     """The instructions in row-group-sized tables; an importer's rejects are appended to ``rejects``."""
-    from wrl.data import import_generic, import_ifeval, import_writingbench, synthesize
+    from wrl.importers import load_dataset
+    from wrl.synth import synthesize
 
-    if cfg.source == "synth":
+    if cfg.source == "synth":  # generated a row group at a time: row i depends only on the seed and i
         for start in range(0, cfg.n, ROW_GROUP_SIZE):
             yield synthesize(min(ROW_GROUP_SIZE, cfg.n - start), seed=cfg.seed, zh_share=cfg.zh_share, start=start)
         return
-    if cfg.source == "ifeval":
-        table, bad = import_ifeval(path)
-    elif cfg.source == "writingbench":
-        table, bad = import_writingbench(path)
-    else:
-        table, bad = import_generic(path, prompt_column=cfg.prompt_column, id_column=cfg.id_column,
-                                    category_column=cfg.category_column)
+    table, bad = load_dataset(cfg.source, path=path, prompt_column=cfg.prompt_column, id_column=cfg.id_column,
+                              category_column=cfg.category_column)
     rejects.append(bad)
     yield table
 
 
 def run(cfg: DataConfig, paths: Paths, ctx: Context) -> Report:
     """Load or synthesize instructions, assign splits, write them with the rejected rows and metrics."""
-    from wrl.data import assign_splits
+    from wrl.splits import assign_splits
 
     (source,) = paths.inputs
     (out,) = paths.outputs

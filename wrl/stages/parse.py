@@ -61,7 +61,7 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
 
 def run(cfg: ParseConfig, paths: Paths, ctx: Context) -> Report:
     """Parse the instructions; write the parsed rows, the rejected ones, metrics and per-type plots."""
-    from wrl.data import ParserAccuracy
+    from wrl.parser_eval import ParserAccuracy
 
     (source,) = paths.inputs
     (out,) = paths.outputs
