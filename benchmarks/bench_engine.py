@@ -33,8 +33,8 @@ REPEAT = 3  # best of: the machine is shared, the fastest run is the least distu
 
 
 def make_data(rows: int, seed: int) -> Path:
-    from wrl.synth import synthesize
     from wrl.io import write_table
+    from wrl.synth import synthesize
 
     path = DATA.with_name(f"engine_instructions_{rows}_{seed}.parquet")
     if not path.exists():

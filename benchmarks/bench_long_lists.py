@@ -44,11 +44,11 @@ def main() -> None:
     args = ap.parse_args()
     print(f"{'items':>7} {'MB':>6} {'full s':>8} {'x prev':>7} {'limit-64 s':>11} {'x prev':>7}")
     prev = None
+    unlimited = ParseLimits(max_bytes=1 << 30, max_requirements=1 << 20)
     for n in args.sizes:
         text = long_list(n)
-        full = best_of(args.runs, lambda: parse(text, limits=ParseLimits(max_bytes=1 << 30,
-                                                                         max_requirements=1 << 20)))
-        stop = best_of(args.runs, lambda: limited(text))
+        full = best_of(args.runs, lambda text=text: parse(text, limits=unlimited))
+        stop = best_of(args.runs, lambda text=text: limited(text))
         ratios = ("", "") if prev is None else (f"{full / prev[0]:.2f}", f"{stop / prev[1]:.2f}")
         print(f"{n:>7,} {len(text.encode()) / 1e6:>6.2f} {full:>8.3f} {ratios[0]:>7} {stop:>11.3f} {ratios[1]:>7}")
         prev = (full, stop)

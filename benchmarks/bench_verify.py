@@ -203,10 +203,10 @@ def language_study(caps=(500, 1000, 2000, 3000, 4000), seed: int = 0) -> None:
         found = [_core.detect_language(t) for t in sample]
         us = (time.perf_counter() - start) / len(sample) * 1e6
         cut = sum(cap is not None and len(t) > cap for _, t in windows)
-        same = sum(a == b for a, b in zip(found, full))
-        right = sum(f == c for f, (c, _) in zip(found, windows))
-        print(f"{cap or 'all':>13} {cut:>11,} {100 * same / len(windows):>10.2f}% {100 * right / len(windows):>13.2f}% "
-              f"{us:>8.0f}")
+        same = sum(a == b for a, b in zip(found, full, strict=True))
+        right = sum(f == c for f, (c, _) in zip(found, windows, strict=True))
+        print(f"{cap or 'all':>13} {cut:>11,} {100 * same / len(windows):>10.2f}% "
+              f"{100 * right / len(windows):>13.2f}% {us:>8.0f}")
 
 
 def main() -> None:
@@ -247,7 +247,8 @@ def main() -> None:
     for engine, threads, n, secs in timings:
         rate = n / secs
         mb_rate = mbytes * n / n_pairs / secs
-        print(f"{engine:<18} {threads:>7} {n:>8,} {secs:>8.2f} {rate:>10,.0f} {mb_rate:>7.1f} {rate / ref_rate:>7.1f}x")
+        print(f"{engine:<18} {threads:>7} {n:>8,} {secs:>8.2f} {rate:>10,.0f} {mb_rate:>7.1f} "
+              f"{rate / ref_rate:>7.1f}x")
     if args.no_by_type:
         return
     types = by_type(ref_rows)

@@ -103,7 +103,7 @@ LogLevel ERROR
 """)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-    log = open(d / "sshd.log", "wb")
+    log = open(d / "sshd.log", "wb")  # noqa: SIM115 - the server writes to it until the fixture ends
     proc = subprocess.Popen([binary, "-D", "-e", "-f", str(config), "-p", str(port)], stdout=log,
                             stderr=subprocess.STDOUT)
     try:

@@ -25,10 +25,9 @@ def test_parquet_output_is_byte_identical(tmp_path):
 
 def test_failed_write_leaves_nothing_behind(tmp_path):
     target = tmp_path / "out.parquet"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(b"half an artifact")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half an artifact")
+        raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -66,7 +66,8 @@ def test_dropped_parameters_do_not_survive_the_rewrite():
 
 
 def test_ifeval_structured_input_aligns_to_text():
-    row = json.loads(open("examples/ifeval_sample.jsonl").readline())
+    with open("examples/ifeval_sample.jsonl") as f:
+        row = json.loads(f.readline())
     p = wrl.parse(row["prompt"], instruction_id_list=row["instruction_id_list"], kwargs=row["kwargs"])
     assert [r.type for r in p.requirements] == ["no_commas", "highlighted_sections", "length"]
     assert all(r.source == "structured" for r in p.requirements)
@@ -87,7 +88,8 @@ def test_taxonomy_covers_every_ifeval_id_and_all_families():
     [
         ([{}], ["made:up"], wrl.UnknownInstructionIdError),
         ([{}, {}], ["punctuation:no_comma"], wrl.InvalidRequirementsError),
-        ([{"num_words": -5, "relation": "at least"}], ["length_constraints:number_words"], wrl.InvalidRequirementsError),
+        ([{"num_words": -5, "relation": "at least"}], ["length_constraints:number_words"],
+         wrl.InvalidRequirementsError),
         ([{"keywords": [""]}], ["keywords:existence"], wrl.InvalidRequirementsError),
         ([{"num_words": 3}], ["punctuation:no_comma"], wrl.InvalidRequirementsError),
         ([{}, {}], ["change_case:english_lowercase", "change_case:english_capital"], wrl.InvalidRequirementsError),

@@ -128,6 +128,6 @@ def test_drop_table_draws_the_predicted_sets(parsed: pa.Table, settings: DropSet
         for v in variants.select(["row", "variant", "dropped_ids"]).to_pylist():
             if v["variant"] > 0:
                 got.setdefault(v["row"], []).append(v["dropped_ids"])
-        for row, (key, ids) in enumerate(zip(parsed["id"].to_pylist(), requirement_ids)):
+        for row, (key, ids) in enumerate(zip(parsed["id"].to_pylist(), requirement_ids, strict=True)):
             want = [[ids[i] for i in indices] for indices in expected_sets(key, len(ids), s)]
             assert got.get(row, []) == want, (key, len(ids), s)

@@ -82,7 +82,8 @@ CASES = [
      "Das ist ein kurzer Satz auf Deutsch, und er ist ganz einfach zu lesen.",
      "This is a short sentence in English, and it is easy to read."),
     ("response_language", {"language": "en"}, "12345 !!!", "Ceci est une phrase en français, écrite pour tester."),
-    ("response_language", {"language": "ja"}, "これは日本語の文章です。とても簡単です。", "这是一个中文句子，非常简单。"),
+    ("response_language", {"language": "ja"}, "これは日本語の文章です。とても簡単です。",
+     "这是一个中文句子，非常简单。"),
     ("start_phrase", {"phrase": "Dear Sir"}, "\"dear sir, hello", "Hello dear sir"),
     ("end_phrase", {"phrase": "Any other questions?"}, "Done. Any other questions?\"", "Any other questions? Bye."),
     ("end_phrase", {"phrase": "¿Algo más?"}, "Hola. ¿ALGO MÁS?", "Hola. Algo más?"),
@@ -361,7 +362,8 @@ def test_language_detection_reads_the_same_first_characters_in_both_engines():
         assert verify(fr + en, [{"type": t, "params": p} for t, p in req])[0].strict is followed
         assert verify_reference(fr + en, req)[0][1] is followed
     # The cap counts characters, not bytes: 2,000 "é" are read, not 1,000.
-    assert _core.detect_language("é" * (2 * LANGUAGE_SAMPLE_CHARS)) == _core.detect_language("é" * LANGUAGE_SAMPLE_CHARS)
+    sample = "é" * LANGUAGE_SAMPLE_CHARS
+    assert _core.detect_language(sample * 2) == _core.detect_language(sample)
 
 
 def test_batch_rows_sharing_requirements_get_each_their_own_verdicts():
@@ -379,7 +381,8 @@ def test_batch_rows_sharing_requirements_get_each_their_own_verdicts():
         assert all("conflict" in r for r in rejects["reason"].to_pylist())
         got = {}
         for r in results.to_pylist():
-            got.setdefault(r["row"], []).append((r["status"], r["strict"], r["loose"], r["loose_variant"], r["reason"]))
+            verdict = (r["status"], r["strict"], r["loose"], r["loose_variant"], r["reason"])
+            got.setdefault(r["row"], []).append(verdict)
         for row in (0, 1, 2, 5, 6):
             one = verify(responses[row], json.loads(reqs[row]))
             assert got[row] == [(v.status, v.strict, v.loose, v.loose_variant, v.reason) for v in one]

@@ -29,22 +29,25 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib
 import difflib
+import importlib
 import math
 import os
 import sys
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
 from wrl.errors import ParamsError
 
-__all__ = ["Params", "ParamsError", "Section", "as_dict", "describe", "load_params", "param", "params_from_dict",
+if TYPE_CHECKING:
+    from wrl.stages import Params
+
+__all__ = ["Params", "ParamsError",  # noqa: F822 - Params is built on first use (__getattr__) "Section", "as_dict", "describe", "load_params", "param", "params_from_dict",
            "wrapped"]
 
 

@@ -247,7 +247,9 @@ class DropSettings:
         check_range("drop.max_variants", self.max_variants, 1, MAX_VARIANTS_MAX)
 
 
-def drop_table(parsed: pa.Table, settings: DropSettings = DropSettings(), *, threads: int = 0) -> tuple[pa.Table, pa.Table]:
+def drop_table(
+    parsed: pa.Table, settings: DropSettings = DropSettings(), *, threads: int = 0
+) -> tuple[pa.Table, pa.Table]:
     """Draw requirement-dropped variants of every parsed instruction.
 
     Variant 0 of each instruction is the full instruction; the others drop requirements according

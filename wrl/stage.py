@@ -192,10 +192,6 @@ class View:
 
 
 def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def ident(name: str) -> str:
     """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 

@@ -38,8 +38,9 @@ class Verdict:
     """Whether a response follows one requirement.
 
     ``status`` is ``followed`` or ``violated`` by the strict rule, ``not_verifiable``, or ``invalid``
-    (a malformed requirement, in a dataset row); ``strict`` and ``loose`` are None unless a rule decided. ``loose_variant`` names the first
-    loose variant that passed (``original``, ``no_asterisks``, ``without_first_line``, ...).
+    (a malformed requirement, in a dataset row); ``strict`` and ``loose`` are None unless a rule
+    decided. ``loose_variant`` names the first loose variant that passed (``original``,
+    ``no_asterisks``, ``without_first_line``, ...).
     """
 
     requirement_id: str

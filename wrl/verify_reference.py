@@ -44,8 +44,8 @@ VERIFIABLE = frozenset(
     "repeat_prompt".split()
 )
 LANGUAGES = frozenset(
-    "eo en ru zh es pt it bn fr de uk ka ar hi ja he yi pl am jv ko no da sv fi tr nl hu cs el bg be mr kn ro sl hr sr "
-    "mk lt lv et ta vi ur th gu uz pa az id te fa ml or my ne si km tk ak zu sn af la sk ca tl hy cy".split()
+    "eo en ru zh es pt it bn fr de uk ka ar hi ja he yi pl am jv ko no da sv fi tr nl hu cs el bg be mr kn ro sl "
+    "hr sr mk lt lv et ta vi ur th gu uz pa az id te fa ml or my ne si km tk ak zu sn af la sk ca tl hy cy".split()
 )
 _LANGUAGE_ALIASES = {"nb": "no", "nn": "no", "iw": "he", "in": "id", "fil": "tl", "ji": "yi", "zh_cn": "zh",
                      "zh_tw": "zh"}
@@ -424,7 +424,7 @@ def verify_reference(
         loose, via = strict, ("original" if strict else None)
         if not strict and not empty:
             variants = variants or loose_variants(response)
-            for name, text in zip(LOOSE_VARIANTS[1:], variants[1:]):
+            for name, text in zip(LOOSE_VARIANTS[1:], variants[1:], strict=True):
                 if text.strip() and check(text, rtype, params):
                     loose, via = True, name
                     break

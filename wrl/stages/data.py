@@ -15,10 +15,9 @@ import pyarrow as pa
 
 from wrl.config import ParamsError, Section, param
 from wrl.importers import SOURCES
-from wrl.io import ROW_GROUP_SIZE, REJECTS_SCHEMA, DatasetWriter, write_json, write_table
+from wrl.io import REJECTS_SCHEMA, ROW_GROUP_SIZE, DatasetWriter, write_json, write_table
 from wrl.requirements import SEED_MAX
 from wrl.stage import Context, Paths, Port, Report, Stage, rejects_summary, value_counts
-
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,19 @@ from wrl.batching import worker_threads
 from wrl.config import Section, param
 from wrl.io import DatasetWriter, input_rows, iter_input, write_json, write_table
 from wrl.requirements import MAX_REQUIREMENTS_MAX, MAX_VARIANTS_MAX, SEED_MAX, DropSettings, drop_dataset, taxonomy
-from wrl.stage import Context, Paths, Port, Report, Stage, View, by_family, ordered, ratio, rejects_summary, \
-    value_counts
+from wrl.stage import (
+    Context,
+    Paths,
+    Port,
+    Report,
+    Stage,
+    View,
+    by_family,
+    ordered,
+    ratio,
+    rejects_summary,
+    value_counts,
+)
 
 STRATEGIES = ("independent", "exact_k", "progressive")
 # Columns of the parsed table that variants do not need: join ``instructions`` on ``id`` for them.

@@ -19,8 +19,19 @@ from wrl.batching import worker_threads
 from wrl.config import Section, param
 from wrl.io import DatasetWriter, input_rows, iter_input, rejects_table, write_json, write_table
 from wrl.requirements import MAX_BYTES_MAX, MAX_REQUIREMENTS_MAX, ParseLimits, parse_table, taxonomy
-from wrl.stage import Context, Paths, Port, Report, Stage, View, by_family, ordered, ratio, rejects_summary, \
-    value_counts
+from wrl.stage import (
+    Context,
+    Paths,
+    Port,
+    Report,
+    Stage,
+    View,
+    by_family,
+    ordered,
+    ratio,
+    rejects_summary,
+    value_counts,
+)
 
 PROGRESS_MIN_ROWS = 100_000
 
