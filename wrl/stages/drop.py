@@ -4,22 +4,26 @@ Train and dev instructions (and rows without a split) get training variants draw
 ``drop.strategy`` / ``rate`` / ``k``, at most ``max_variants`` besides the full instruction; test
 instructions get progressive variants, 0..k requirements dropped and nested, which WEval ranks.
 The variants table holds the training variants first, then the test ones: the input is streamed
-twice, one row group at a time, so memory does not grow with the input.
+once, one row group at a time (test variants wait in a spill file beside the output), so memory
+does not grow with the input.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from wrl.batching import worker_threads
 from wrl.config import Section, param
-from wrl.io import DatasetWriter, input_rows, iter_input, write_json, write_table
+from wrl.io import ROW_GROUP_SIZE, DatasetWriter, input_rows, iter_input, write_json, write_table
 from wrl.requirements import MAX_REQUIREMENTS_MAX, MAX_VARIANTS_MAX, SEED_MAX, DropSettings, drop_dataset, taxonomy
 from wrl.stage import (
     Context,
@@ -104,36 +108,44 @@ def run(cfg: DropConfig, paths: Paths, ctx: Context) -> Report:
     by_n_dropped: Counter = Counter()
     rows_in = instructions = passthrough = with_drops = train_variants = 0
     total = input_rows(source)
-    passes = ((False, cfg.train_settings()), (True, cfg.test_settings()))
-    with DatasetWriter(out) as writer, tqdm(total=2 * total if total else None, desc="drop", unit="rows",
-                                           leave=False,
-                                           disable=not ctx.progress or (total or 0) < PROGRESS_MIN_ROWS) as bar:
-        for test_pass, settings in passes:
+    # Test variants go to a spill file beside the output and are appended after the training ones,
+    # so the input is read once.
+    spill_dir = tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent)
+    spill = Path(spill_dir.name) / "test-variants.parquet"
+    with spill_dir, DatasetWriter(out) as writer, tqdm(total=total, desc="drop", unit="rows", leave=False,
+                                                       disable=not ctx.progress or (total or 0) < PROGRESS_MIN_ROWS) \
+            as bar:
+        with DatasetWriter(spill) as test_writer:
             for batch in iter_input(source, stage="drop"):
                 parsed = batch.table.drop_columns([c for c in NOT_CARRIED if c in batch.table.column_names])
-                if not test_pass:
-                    rows_in += batch.rows_in
-                    rejects.append(batch.rejects)
-                    instructions += parsed.num_rows
-                    passthrough += pc.sum(pc.equal(parsed["n_requirements"], 0)).as_py() or 0
-                mask = _is_test(parsed) if test_pass else pc.invert(_is_test(parsed))
-                part = parsed.filter(mask)
-                variants, bad = drop_dataset(part, settings, threads=threads, progress=False)
-                index = pa.array(range(parsed.num_rows), pa.int64()).filter(mask)
-                rejects.append(batch.renumber(bad.set_column(0, "row", pc.take(index, bad["row"]))))
-                writer.write(variants)
-                by_split.update(value_counts(variants["split"]) if "split" in variants.column_names
-                                else {"(none)": variants.num_rows})
-                by_n_dropped.update(value_counts(variants["n_dropped"]))
-                with_drops += pc.sum(pc.greater(variants["n_dropped"], 0)).as_py() or 0
-                if not test_pass:
-                    # How often each type is offered (present in an instruction) and dropped, over the
-                    # training variants that drop something.
-                    train = variants.filter(pc.greater(variants["variant"], 0))
-                    offered += _type_counts(_types_of(part).take(pc.index_in(train["id"], part["id"])))
-                    dropped += _type_counts(train["dropped_types"])
-                    train_variants += train.num_rows
+                rows_in += batch.rows_in
+                rejects.append(batch.rejects)
+                instructions += parsed.num_rows
+                passthrough += pc.sum(pc.equal(parsed["n_requirements"], 0)).as_py() or 0
+                is_test = _is_test(parsed)
+                index = pa.array(range(parsed.num_rows), pa.int64())
+                for mask, settings, target in ((pc.invert(is_test), cfg.train_settings(), writer),
+                                               (is_test, cfg.test_settings(), test_writer)):
+                    part = parsed.filter(mask)
+                    variants, bad = drop_dataset(part, settings, threads=threads, progress=False)
+                    rejects.append(batch.renumber(bad.set_column(0, "row", pc.take(index.filter(mask), bad["row"]))))
+                    target.write(variants)
+                    by_split.update(value_counts(variants["split"]) if "split" in variants.column_names
+                                    else {"(none)": variants.num_rows})
+                    by_n_dropped.update(value_counts(variants["n_dropped"]))
+                    with_drops += pc.sum(pc.greater(variants["n_dropped"], 0)).as_py() or 0
+                    if target is writer:
+                        # How often each type is offered (present in an instruction) and dropped, over
+                        # the training variants that drop something.
+                        train = variants.filter(pc.greater(variants["variant"], 0))
+                        offered += _type_counts(_types_of(part).take(pc.index_in(train["id"], part["id"])))
+                        dropped += _type_counts(train["dropped_types"])
+                        train_variants += train.num_rows
                 bar.update(batch.rows_in)
+            if test_writer.schema is None:
+                test_writer.schema = writer.schema
+        for test_batch in pq.ParquetFile(spill).iter_batches(batch_size=ROW_GROUP_SIZE):
+            writer.write(pa.Table.from_batches([test_batch]))
     rejected = pa.concat_tables([r.cast(rejects[0].schema) for r in rejects]).sort_by("row")
     write_table(rejected, paths.rejects)
     by_reason = Counter(value_counts(rejected["reason_kind"]))
