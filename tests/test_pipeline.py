@@ -112,20 +112,28 @@ def _wrl_imports(path: Path) -> set[str]:
 
 
 def _rust_closure(entry: set[str]) -> set[str]:
-    """Core source files reachable from ``entry`` modules through ``crate::`` and ``include_str!`` (tests excluded)."""
-    src = REPO / "rust_ext/core/src"
-    todo, files = [f"{m}.rs" for m in entry], set()
+    """Core source files reachable from ``entry`` modules through ``crate::``, ``mod`` and ``include_str!`` (tests
+    excluded); where one includes what build.rs generates (``OUT_DIR``), build.rs and what it reads."""
+    crate = REPO / "rust_ext/core"
+    todo, files, generated = [f"{m}.rs" for m in entry], set(), False
     while todo:
         name = todo.pop()
         if name in files:
             continue
         files.add(name)
-        text = (src / name).read_text().split("#[cfg(test)]")[0]
+        text = (crate / "src" / name).read_text().split("#[cfg(test)]")[0]
         todo += [f"{m}.rs" for m in re.findall(r"crate::([a-z_]+)", text)]
         for group in re.findall(r"crate::\{([^}]*)\}", text):  # use crate::{model::X, text};
             todo += [f"{m}.rs" for m in re.findall(r"(?:^|,)\s*([a-z_]+)", group)]
+        todo += [f"{name.removesuffix('.rs')}/{m}.rs" for m in re.findall(r"^(?:pub\s+)?mod\s+([a-z_]+);", text, re.M)]
         todo += [f for f in re.findall(r'include_str!\("([^"/]+)"\)', text)]
-    return {f"rust_ext/core/src/{f}" for f in files}
+        generated |= 'env!("OUT_DIR")' in text
+    found = {f"rust_ext/core/src/{f}" for f in files}
+    if generated:
+        build = (crate / "build.rs").read_text()
+        rerun = re.findall(r"cargo::rerun-if-changed=([^\"]+)", build)
+        found |= {"rust_ext/core/build.rs"} | {f"rust_ext/core/{p}" for p in rerun}
+    return found
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -7,7 +7,7 @@ patterns), so the agreement tests also show that the Rust engine keeps IFEval's 
 
 Sentences are counted by a small port of the core's sentence splitter (IFEval counts with nltk;
 this engine counts what its parser segments). Two pieces are shared with the Rust engine rather than
-copied: the abbreviation list (read from ``lexicon.json``, the parser's data) and language detection
+copied: the abbreviation list (read from the compiled lexicon, the parser's data) and language detection
 (whatlang, through
 ``wrl._core.detect_language``, on the first ``LANGUAGE_SAMPLE_CHARS`` characters as in Rust),
 since no pure-Python port of whatlang exists. The detector is called once per text checked, as

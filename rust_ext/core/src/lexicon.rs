@@ -1,7 +1,10 @@
-//! The pattern table and lexicons (`lexicon.json`), compiled once.
+//! The pattern table and lexicons, compiled once.
 //!
-//! The same JSON is exposed to Python (`wrl._core.lexicon_json()`), where the pure-Python
-//! reference engine reads it: the regexes are data, the two engines are code.
+//! Their source is `rust_ext/core/lexicon/*.toml`; build.rs expands it into JSON (`LEXICON_JSON`),
+//! which is also exposed to Python (`wrl._core.lexicon_json()`): the regexes are data, the engine
+//! is code.
+
+mod dialect;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -13,8 +16,10 @@ use serde_json::{Map, Value};
 
 use crate::model::Params;
 
-/// The raw JSON, as shipped.
-pub const LEXICON_JSON: &str = include_str!("lexicon.json");
+pub use dialect::compile;
+
+/// The lexicon as build.rs compiled it from the source.
+pub const LEXICON_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/lexicon.json"));
 
 #[derive(Deserialize)]
 struct RawPattern {
@@ -79,7 +84,7 @@ pub struct Lexicon {
 }
 
 pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
-    let raw: RawLexicon = serde_json::from_str(LEXICON_JSON).expect("lexicon.json is valid JSON");
+    let raw: RawLexicon = serde_json::from_str(LEXICON_JSON).expect("build.rs writes valid lexicon JSON");
     let mut anchor_literals = Vec::new();
     let mut anchor_pattern = Vec::new();
     let mut unanchored = Vec::new();
@@ -138,15 +143,6 @@ pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         unanchored,
     }
 });
-
-/// Compile a lexicon regex. `\b` means an ASCII word boundary in both engines: it keeps the
-/// regex engine on its fast DFA path (a Unicode boundary forces the slow one), and the Python
-/// reference spells it out with look-arounds.
-pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    // A roomy lazy-DFA cache: with the default one, Unicode classes under (?i) make the DFA
-    // re-determinize states over and over on every instruction.
-    regex::RegexBuilder::new(&pattern.replace("\\b", "(?-u:\\b)")).dfa_size_limit(64 << 20).build()
-}
 
 /// Lowercase and collapse internal whitespace.
 pub fn normalize_words(s: &str) -> String {
@@ -380,9 +376,39 @@ fn strip_brackets(s: &str) -> &str {
     t
 }
 
+/// The template language of the source; its tests run with the crate's (build.rs uses it).
+#[cfg(test)]
+mod expand;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::{parse_instruction, ParseLimits};
+
+    /// Each pattern's examples, in pattern order, as build.rs wrote them.
+    #[derive(Deserialize)]
+    struct PatternExamples {
+        id: String,
+        file: String,
+        examples: Vec<String>,
+    }
+
+    #[test]
+    fn every_example_matches_its_pattern_and_parses_to_its_type() {
+        let all: Vec<PatternExamples> =
+            serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/lexicon_examples.json"))).unwrap();
+        let lx = &*LEXICON;
+        assert_eq!(all.len(), lx.patterns.len());
+        for (pattern, p) in lx.patterns.iter().zip(&all) {
+            assert!(!p.examples.is_empty(), "{}: {} has no example", p.file, p.id);
+            for example in &p.examples {
+                assert!(pattern.regex.is_match(example), "{}: {} does not match its example {example:?}", p.file, p.id);
+                let parsed = parse_instruction(example, &ParseLimits::default()).unwrap();
+                let types: Vec<&str> = parsed.requirements.iter().map(|r| r.rtype.as_str()).collect();
+                assert!(types.contains(&pattern.rtype.as_str()), "{}: {}: {example:?} parses to {types:?}", p.file, p.id);
+            }
+        }
+    }
 
     #[test]
     fn lexicon_compiles_and_normalizes() {

@@ -3,7 +3,7 @@
 //!
 //! Semantics (mirrored by `wrl.requirements.reference`):
 //! 1. Segment into sentences and clauses (`text::segment`).
-//! 2. In each clause, run the patterns of `lexicon.json` in order; a match is kept unless it
+//! 2. In each clause, run the lexicon's patterns in order; a match is kept unless it
 //!    overlaps an earlier kept match or one of its groups fails to normalize.
 //! 3. A requirement's span is the whole clause when the clause holds exactly one match and is not
 //!    a task clause (the instruction's first clause, or one that opens with a task verb such as
