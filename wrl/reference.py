@@ -1183,7 +1183,7 @@ _TIDY_CONJUNCTIONS = ("and", "or", "but", "with", "和", "并且", "并", "且")
 
 
 def tidy(s: str) -> str:
-    """Tidy text after phrases were cut out of it (``text::tidy``)."""
+    """Tidy text after phrases were cut out of it (``rewrite::tidy``)."""
     out: list[str] = []
     for c in s:
         if c == " " and (not out or out[-1] in (" ", "(", "（")):
@@ -1652,7 +1652,7 @@ def _parse_one(
 
 
 # ---------------------------------------------------------------------------------------------
-# Rewriting (drop.rs)
+# Rewriting (rewrite.rs)
 # ---------------------------------------------------------------------------------------------
 
 

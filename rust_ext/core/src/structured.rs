@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use crate::error::{CoreError, Result};
 use crate::lexicon::{normalize_words, LEXICON};
 use crate::model::{ParsedInstruction, Params, Requirement};
-use crate::parse::{check_instruction, find_requirements, finish, CharIndex, Found, ParseLimits};
+use crate::parse::{check_instruction, find_requirements, finish, Found, ParseLimits};
+use crate::span::CharIndex;
 use crate::taxonomy::{type_info, IFEVAL_IDS, IFEVAL_KWARGS};
 use crate::text::segment;
 

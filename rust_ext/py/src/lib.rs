@@ -143,7 +143,7 @@ fn rewrite(py: Python<'_>, text: &str, requirements: &str, dropped: Vec<String>)
     let reqs: Vec<wrl_core::Requirement> = serde_json::from_str(requirements)
         .map_err(|e| InvalidRequirementsError::new_err(format!("requirements are not valid JSON: {e}")))?;
     let dropped: HashSet<&str> = dropped.iter().map(String::as_str).collect();
-    Ok(py.detach(|| wrl_core::drop::rewrite(text, &reqs, &dropped)))
+    Ok(py.detach(|| wrl_core::rewrite::rewrite(text, &reqs, &dropped)))
 }
 
 fn read_batches(table: AnyRecordBatch) -> PyResult<(Vec<RecordBatch>, Arc<Schema>)> {
