@@ -50,12 +50,25 @@ mod tests {
         ("parse", &[include_str!("parse.rs")]),
         ("structured", &[include_str!("structured.rs")]),
         ("drop", &[include_str!("drop.rs")]),
-        ("verify", &[include_str!("verify.rs")]),
+        (
+            "verify",
+            &[
+                include_str!("verify/mod.rs"),
+                include_str!("verify/helpers.rs"),
+                include_str!("verify/length.rs"),
+                include_str!("verify/format.rs"),
+                include_str!("verify/lexical.rs"),
+                include_str!("verify/mechanics.rs"),
+                include_str!("verify/language.rs"),
+                include_str!("verify/phrase.rs"),
+                include_str!("verify/loose.rs"),
+            ],
+        ),
     ];
 
     /// The crate modules a source file's non-test code names: `crate::x` and `crate::{x, y::z}`.
     fn uses(source: &str) -> BTreeSet<&str> {
-        let code = source.split("#[cfg(test)]").next().unwrap_or("");
+        let code = source.split("#[cfg(test)]\nmod tests {").next().unwrap_or("");
         let mut found = BTreeSet::new();
         for (i, _) in code.match_indices("crate::") {
             let rest = &code[i + "crate::".len()..];
@@ -93,7 +106,7 @@ mod tests {
 
     #[test]
     fn use_finder_reads_groups_and_paths() {
-        let found = uses("use crate::{model::X, text};\nlet a = crate::span::CharIndex::new(t, b);\n#[cfg(test)]\ncrate::verify");
+        let found = uses("use crate::{model::X, text};\nlet a = crate::span::CharIndex::new(t, b);\n#[cfg(test)]\nmod tests {\ncrate::verify");
         assert_eq!(found.into_iter().collect::<Vec<_>>(), ["model", "span", "text"]);
     }
 }

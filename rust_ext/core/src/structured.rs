@@ -22,7 +22,7 @@ fn normalize_kwarg(id: &str, key: &str, param: &str, value: &Value) -> Result<Va
         "value" | "num_paragraphs" | "nth" => {
             let n = value.as_i64().or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
             match n {
-                Some(n) if n >= 0 && n <= 1_000_000 => Ok(Value::from(n)),
+                Some(n) if (0..=1_000_000).contains(&n) => Ok(Value::from(n)),
                 _ => Err(bad("is not a count (an integer from 0 to 1,000,000)")),
             }
         }

@@ -208,7 +208,7 @@ fn is_abbreviation(lx: &Lexicon, text: &str, line_start: usize, dot: usize) -> b
         .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     let token = before[token_start..].to_lowercase();
-    !token.is_empty() && lx.abbreviations.iter().any(|a| *a == token)
+    !token.is_empty() && lx.abbreviations.contains(&token)
 }
 
 /// Segment an instruction into sentences, list items and clauses.
@@ -278,13 +278,13 @@ fn scan_line(
         // Inline numbered list: "...requirements: 1. ... 2. ..."
         if nesting.is_top_level() && c.is_ascii_digit() && prev.is_none_or(|p| p.is_whitespace()) {
             let expected = inline_next.unwrap_or(1);
-            let prefix_ok = *inline_next != None
+            let prefix_ok = inline_next.is_some()
                 || text[line_start..pos].trim_end().ends_with([':', '：']);
             if prefix_ok {
                 if let Some((marker_end, Some(n))) = numbered_marker(text, pos, false) {
                     if n == expected {
                         push_sentence(doc, text, sent_start, pos, *current_item);
-                        if *inline_next == None && !*in_list {
+                        if inline_next.is_none() && !*in_list {
                             *list_count += 1;
                             *in_list = true;
                         }
