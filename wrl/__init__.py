@@ -5,6 +5,7 @@ Python objects, a pure-Python reference engine, the data pipeline and the comman
 """
 
 from wrl._core import (
+    InternalError,
     InvalidConfigError,
     InvalidInstructionError,
     InvalidRequirementsError,
@@ -28,6 +29,7 @@ from wrl.requirements import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "InternalError",
     "InvalidConfigError",
     "InvalidInstructionError",
     "InvalidRequirementsError",

@@ -25,6 +25,7 @@ create_exception!(_core, InvalidInstructionError, WrlError, "The instruction tex
 create_exception!(_core, InvalidRequirementsError, WrlError, "Structured requirements are malformed.");
 create_exception!(_core, UnknownInstructionIdError, WrlError, "An IFEval instruction id the taxonomy does not know.");
 create_exception!(_core, InvalidConfigError, WrlError, "A configuration value is out of range.");
+create_exception!(_core, InternalError, WrlError, "A bug in wrl, not in the input: please report it.");
 
 fn to_py_err(err: CoreError) -> PyErr {
     let msg = err.to_string();
@@ -33,6 +34,7 @@ fn to_py_err(err: CoreError) -> PyErr {
         CoreError::InvalidRequirements(_) => InvalidRequirementsError::new_err(msg),
         CoreError::UnknownInstructionId(_) => UnknownInstructionIdError::new_err(msg),
         CoreError::InvalidConfig(_) => InvalidConfigError::new_err(msg),
+        CoreError::Internal(_) => InternalError::new_err(msg),
     }
 }
 
@@ -532,6 +534,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidRequirementsError", py.get_type::<InvalidRequirementsError>())?;
     m.add("UnknownInstructionIdError", py.get_type::<UnknownInstructionIdError>())?;
     m.add("InvalidConfigError", py.get_type::<InvalidConfigError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(lexicon_json, m)?)?;
     m.add_function(wrap_pyfunction!(taxonomy_json, m)?)?;
     m.add_function(wrap_pyfunction!(segment_json, m)?)?;

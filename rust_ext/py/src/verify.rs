@@ -125,10 +125,9 @@ pub fn verify_json(
     prompt: Option<&str>,
     max_bytes: usize,
 ) -> PyResult<String> {
+    // A panic in the core (a bug) becomes an InternalError of this call, never a crash.
     py.detach(|| {
-        // A panic in the core (a bug) becomes an error of this call, never a crash.
-        std::panic::catch_unwind(|| verify_one_json(response, requirements, instruction_id_list, kwargs, prompt, max_bytes))
-            .unwrap_or_else(|_| Err(CoreError::InvalidRequirements("internal error while verifying these requirements".into())))
+        wrl_core::batch::guard(|| verify_one_json(response, requirements, instruction_id_list, kwargs, prompt, max_bytes))
     })
     .map_err(to_py_err)
 }
