@@ -9,6 +9,8 @@ use crate::error::{CoreError, Result};
 use crate::model::{ParsedInstruction, Requirement};
 use crate::rewrite::rewrite_with;
 use crate::rng::Rng;
+use crate::rows::Cell;
+use crate::span::check_within;
 use crate::text::segment;
 
 /// How variants are drawn from an instruction's requirements.
@@ -85,7 +87,21 @@ pub struct Variant {
     pub variant: usize,
     pub kept: Vec<String>,
     pub dropped: Vec<String>,
+    /// The type of each dropped requirement.
+    pub dropped_types: Vec<String>,
     pub prompt: String,
+}
+
+impl Variant {
+    /// The variant's id: the instruction's id and the variant number, `"<id>:<n>"`.
+    pub fn id(&self, instruction_id: &str) -> String {
+        format!("{instruction_id}:{}", self.variant)
+    }
+
+    /// The instruction's requirements, kept or dropped.
+    pub fn n_requirements(&self) -> usize {
+        self.kept.len() + self.dropped.len()
+    }
 }
 
 /// n choose k, saturating at `usize::MAX`.
@@ -148,18 +164,47 @@ pub fn drop_instruction(text: &str, parsed: &ParsedInstruction, key: &str, cfg: 
         variant: 0,
         kept: parsed.requirements.iter().map(|r| r.id.clone()).collect(),
         dropped: Vec::new(),
+        dropped_types: Vec::new(),
         prompt: text.trim().to_string(),
     }];
+    // A dropped id's type is that of the first requirement with the id.
+    let type_of = |id: &str| parsed.requirements.iter().find(|r| r.id == id).map_or(String::new(), |r| r.rtype.clone());
     for (i, set) in sets.into_iter().enumerate() {
         let dropped: HashSet<&str> = set.iter().map(|&j| droppable[j].id.as_str()).collect();
+        let dropped_ids: Vec<String> =
+            parsed.requirements.iter().filter(|r| dropped.contains(r.id.as_str())).map(|r| r.id.clone()).collect();
         variants.push(Variant {
             variant: i + 1,
             kept: parsed.requirements.iter().filter(|r| !dropped.contains(r.id.as_str())).map(|r| r.id.clone()).collect(),
-            dropped: parsed.requirements.iter().filter(|r| dropped.contains(r.id.as_str())).map(|r| r.id.clone()).collect(),
+            dropped_types: dropped_ids.iter().map(|id| type_of(id)).collect(),
+            dropped: dropped_ids,
             prompt: rewrite_with(text, &doc, &parsed.requirements, &dropped),
         });
     }
     Ok(variants)
+}
+
+/// One input row of the drop stage (a row of the parse stage's output), borrowed from the table.
+#[derive(Debug, Clone)]
+pub struct DropRow<'a> {
+    /// `None` when the id cell is null or not UTF-8.
+    pub id: Option<&'a str>,
+    pub prompt: Cell<'a>,
+    /// The row's requirements, or why they cannot be read.
+    pub requirements: std::result::Result<Vec<Requirement>, String>,
+}
+
+/// Draw the variants of one row, with the row's id, or say why the row is rejected: no usable
+/// id or prompt, unreadable requirements, a span past the end of the prompt, then a bad config.
+pub fn drop_row<'a>(row: &DropRow<'a>, cfg: &DropConfig) -> Result<(&'a str, Vec<Variant>)> {
+    let id = row.id.ok_or_else(|| CoreError::InvalidInstruction("missing id".into()))?;
+    let Cell::Text(text) = row.prompt else {
+        return Err(CoreError::InvalidInstruction("missing or non-UTF-8 prompt".into()));
+    };
+    let requirements = row.requirements.clone().map_err(CoreError::InvalidRequirements)?;
+    check_within(text, &requirements)?;
+    let parsed = ParsedInstruction { base_task: String::new(), script: String::new(), requirements };
+    Ok((id, drop_instruction(text, &parsed, id, cfg)?))
 }
 
 #[cfg(test)]
@@ -183,6 +228,27 @@ mod tests {
         for w in a.windows(2) {
             assert!(w[0].dropped.iter().all(|d| w[1].dropped.contains(d)));
         }
+    }
+
+    #[test]
+    fn rows_become_variants_or_rejections() {
+        let text = "Write a poem. Use at least 50 words. Do not use any commas.";
+        let parsed = parse_instruction(text, &ParseLimits::default()).unwrap();
+        let cfg = DropConfig { strategy: Strategy::Progressive, rate: 0.5, k: 1, seed: 3, max_variants: 4 };
+        let row = DropRow { id: Some("x"), prompt: Cell::Text(text), requirements: Ok(parsed.requirements.clone()) };
+        let (id, variants) = drop_row(&row, &cfg).unwrap();
+        assert_eq!((id, &variants), ("x", &drop_instruction(text, &parsed, "x", &cfg).unwrap()));
+        let last = variants.last().unwrap();
+        assert_eq!((last.id("x"), last.n_requirements()), ("x:2".to_string(), 2));
+        let mut types = last.dropped_types.clone();
+        types.sort();
+        assert_eq!(types, ["length", "no_commas"]);
+        let reason = |row: DropRow| drop_row(&row, &cfg).unwrap_err().to_string();
+        assert_eq!(reason(DropRow { id: None, prompt: Cell::Null, ..row.clone() }), "invalid instruction: missing id");
+        assert_eq!(reason(DropRow { prompt: Cell::InvalidUtf8, ..row.clone() }), "invalid instruction: missing or non-UTF-8 prompt");
+        assert_eq!(reason(DropRow { requirements: Err("no list".into()), ..row.clone() }), "invalid requirements: no list");
+        let short = DropRow { prompt: Cell::Text("Write."), ..row };
+        assert_eq!(reason(short), "invalid requirements: requirement r1 ends past the prompt");
     }
 
     #[test]

@@ -5,15 +5,16 @@
 //!
 //! 1. Foundations: [`error`], [`taxonomy`] (requirement types, families, the IFEval mapping),
 //!    [`model`] (the requirement model), [`rng`] (seeded draws), [`batch`] (many rows on all
-//!    cores, a panic as that row's internal error).
+//!    cores, a panic as that row's internal error), [`rows`] (table cells, row ids, rejections).
 //! 2. [`lexicon`]: the pattern table and word lists (`lexicon.json`), compiled.
 //! 3. [`text`]: sentence, list and clause segmentation shared by every stage; [`span`]:
 //!    character ↔ byte offsets and the span checks.
 //! 4. [`rewrite`]: an instruction without some requirements' spans, tidied.
 //! 5. [`parse`]: free-text instructions → typed requirements with spans and parameters; then
-//!    [`structured`]: IFEval ids + kwargs, or explicit requirement lists → the same model.
-//! 6. The stages: [`drop`] (seeded requirement dropping) and [`verify`] (rule verifiers,
-//!    IFEval-compatible).
+//!    [`structured`]: IFEval ids + kwargs, or explicit requirement lists → the same model; then
+//!    [`source`]: which of the two a row asks for, and a row of the parse stage parsed.
+//! 6. The stages after parsing: [`drop`] (seeded requirement dropping, per instruction and per
+//!    row) and [`verify`] (rule verifiers, IFEval-compatible, per response and per row).
 
 pub mod batch;
 pub mod drop;
@@ -23,6 +24,8 @@ pub mod model;
 pub mod parse;
 pub mod rewrite;
 pub mod rng;
+pub mod rows;
+pub mod source;
 pub mod span;
 pub mod structured;
 pub mod taxonomy;
@@ -43,12 +46,14 @@ mod tests {
         ("model", &[include_str!("model.rs")]),
         ("rng", &[include_str!("rng.rs")]),
         ("batch", &[include_str!("batch.rs")]),
+        ("rows", &[include_str!("rows.rs")]),
         ("lexicon", &[include_str!("lexicon.rs")]),
         ("text", &[include_str!("text.rs")]),
         ("span", &[include_str!("span.rs")]),
         ("rewrite", &[include_str!("rewrite.rs")]),
         ("parse", &[include_str!("parse.rs")]),
         ("structured", &[include_str!("structured.rs")]),
+        ("source", &[include_str!("source.rs")]),
         ("drop", &[include_str!("drop.rs")]),
         (
             "verify",
@@ -62,6 +67,7 @@ mod tests {
                 include_str!("verify/language.rs"),
                 include_str!("verify/phrase.rs"),
                 include_str!("verify/loose.rs"),
+                include_str!("verify/rows.rs"),
             ],
         ),
     ];

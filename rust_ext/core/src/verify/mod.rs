@@ -14,7 +14,8 @@
 //! Layout: this file holds the public API and the dispatch from a requirement's family to its
 //! check; each family of the taxonomy has its own file ([`length`], [`format`], [`lexical`],
 //! [`mechanics`], [`language`], [`phrase`]), [`helpers`] holds what they share, and [`loose`] the
-//! loose rule.
+//! loose rule; [`rows`] verifies the rows of a table (and single responses) with their
+//! requirements from whichever source they have.
 
 mod format;
 mod helpers;
@@ -24,6 +25,7 @@ mod lexical;
 mod loose;
 mod mechanics;
 mod phrase;
+pub mod rows;
 #[cfg(test)]
 mod test_support;
 
