@@ -28,7 +28,7 @@ STAGES = tuple(s.name for s in wrl.stages.STAGES)
 CODE_ONLY_PACKAGES = {"wrl/stages"}
 # The engine modules (rust_ext/core/src/<name>.rs) each stage calls through the bindings; the test
 # follows their `crate::` references to the modules they reach.
-RUST_ENTRY = {"data": {"taxonomy"}, "parse": {"batch", "parse", "structured"}, "drop": {"batch", "drop"}}
+RUST_ENTRY = {"data": {"taxonomy"}, "parse": {"batch", "rows", "source"}, "drop": {"batch", "rows", "span", "drop"}}
 RUST_BINDINGS = {"data": {"rust_ext/py/src/lib.rs"},
                  "parse": {"rust_ext/py/src/lib.rs", "rust_ext/py/src/arrow_io.rs"},
                  "drop": {"rust_ext/py/src/lib.rs", "rust_ext/py/src/arrow_io.rs"}}

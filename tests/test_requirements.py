@@ -103,8 +103,9 @@ def test_bad_structured_input_raises_a_precise_error(kwargs, ids, error):
 
 def test_errors_form_one_hierarchy():
     for cls in (wrl.InvalidInstructionError, wrl.InvalidRequirementsError, wrl.UnknownInstructionIdError,
-                wrl.InvalidConfigError):
+                wrl.InvalidConfigError, wrl.InternalError):
         assert issubclass(cls, wrl.WrlError) and issubclass(cls, ValueError)
+        assert cls.__name__ in wrl.__all__
 
 
 def _account(table: pa.Table, parsed: pa.Table, rejects: pa.Table) -> None:

@@ -22,6 +22,9 @@ class UnknownInstructionIdError(WrlError):
 class InvalidConfigError(WrlError):
     """A configuration value or an input column is invalid."""
 
+class InternalError(WrlError):
+    """A bug in wrl, not in the input (a caught panic of the core): please report it."""
+
 def lexicon_json() -> str:
     """The pattern table and lexicons (``lexicon.json``), as the parser reads them."""
 

@@ -11,12 +11,13 @@ catch :class:`WrlError` alone and print it as one ``error:`` line (exit status 2
 - :class:`InvalidConfigError`: a setting is out of range; :class:`ParamsError` names the
   ``params.yaml`` key.
 - :class:`DatasetError`: a file is missing, truncated, corrupt, unwritable or of an unknown format.
-- :class:`InternalError`: a bug in wrl (an engine panic); the message asks for a report.
+- :class:`InternalError`: a bug in wrl (a caught engine panic); the message asks for a report.
 """
 
 from __future__ import annotations
 
 from wrl._core import (
+    InternalError,
     InvalidConfigError,
     InvalidInstructionError,
     InvalidRequirementsError,
@@ -39,10 +40,6 @@ __all__ = [
 class DatasetError(WrlError):
     """A dataset file is missing, truncated, corrupt, unwritable or of an unknown format, or a table lacks a
     column it needs. Names the file or the column."""
-
-
-class InternalError(WrlError):
-    """A bug in wrl, not in the input: reported with a request to report it, never as a user mistake."""
 
 
 class ParamsError(InvalidConfigError):

@@ -1,4 +1,4 @@
-"""Pure-Python reference of the rule verifiers in ``rust_ext/core/src/verify.rs``.
+"""Pure-Python reference of the rule verifiers in ``rust_ext/core/src/verify/``.
 
 It exists for tests (hypothesis checks that both engines agree) and benchmarks, not for
 production: use :func:`wrl.verify.verify` or :func:`wrl.verify.verify_table`. The checks are

@@ -78,7 +78,7 @@ struct PatternSource {
     examples: Vec<String>,
 }
 
-/// The JSON the engine loads (the shape `src/lexicon.rs` and `wrl/reference.py` read).
+/// The JSON the engine loads (the shape `src/lexicon.rs` reads).
 #[derive(Serialize)]
 struct Compiled {
     #[serde(rename = "_comment")]

@@ -1,11 +1,24 @@
 //! Batch execution: map a per-row function over many rows on a rayon pool, keeping row order,
-//! turning any panic into that row's error so that no panic escapes the core.
+//! turning any panic into that row's internal error so that no panic escapes the core.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rayon::prelude::*;
 
 use crate::error::{CoreError, Result};
+
+/// Run `f`, a panic in it becoming [`CoreError::Internal`] with the panic's message: a bug of
+/// the core, reported as such rather than as the caller's mistake.
+pub fn guard<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(CoreError::Internal(msg))
+    })
+}
 
 /// Run `f` over `items` on `threads` threads (0 = all cores, and never more than the cores), in order.
 pub fn par_map<T, R, F>(items: &[T], threads: usize, f: F) -> Result<Vec<Result<R>>>
@@ -14,16 +27,7 @@ where
     R: Send,
     F: Fn(&T) -> Result<R> + Sync,
 {
-    let guarded = |item: &T| {
-        catch_unwind(AssertUnwindSafe(|| f(item))).unwrap_or_else(|panic| {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(CoreError::InvalidInstruction(format!("internal error while processing this row: {msg}")))
-        })
-    };
+    let guarded = |item: &T| guard(|| f(item));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = if threads == 0 { cores } else { threads.min(cores) };
     if threads == 1 || items.len() < 2 {
@@ -47,5 +51,19 @@ mod tests {
         assert_eq!(out.len(), 1000);
         assert_eq!(out[10], Ok(20));
         assert!(out[500].as_ref().unwrap_err().to_string().contains("boom"));
+    }
+
+    #[test]
+    fn a_panicking_row_is_an_internal_error() {
+        let items: Vec<usize> = (0..200).collect();
+        for threads in [1, 2] {
+            let out = par_map(&items, threads, |&x| if x == 7 { panic!("index {x} out of range") } else { Ok(x) }).unwrap();
+            let err = out[7].clone().unwrap_err();
+            assert_eq!(err, CoreError::Internal("index 7 out of range".into()));
+            assert_eq!(err.kind(), "internal");
+            assert_eq!(err.to_string(), "internal error (please report it): index 7 out of range");
+            assert_eq!(out[8], Ok(8));
+        }
+        assert_eq!(guard(|| -> Result<()> { std::panic::panic_any(3u8) }), Err(CoreError::Internal("unknown panic".into())));
     }
 }

@@ -16,6 +16,9 @@ pub enum CoreError {
     /// A configuration value (strategy, rate, ...) is out of range.
     #[error("invalid config: {0}")]
     InvalidConfig(String),
+    /// A bug in the core (a panic caught at a row or call boundary), never the caller's mistake.
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
 }
 
 impl CoreError {
@@ -26,6 +29,7 @@ impl CoreError {
             CoreError::InvalidRequirements(_) => "invalid_requirements",
             CoreError::UnknownInstructionId(_) => "unknown_instruction_id",
             CoreError::InvalidConfig(_) => "invalid_config",
+            CoreError::Internal(_) => "internal",
         }
     }
 }

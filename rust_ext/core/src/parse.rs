@@ -1,7 +1,7 @@
 //! Free-text parsing: find the requirements in an instruction, classify them and extract their
 //! normalized parameters.
 //!
-//! Semantics (mirrored by `wrl.requirements.reference`):
+//! Semantics (pinned by the golden snapshots, `tests/golden/parse.jsonl`):
 //! 1. Segment into sentences and clauses (`text::segment`).
 //! 2. In each clause, run the lexicon's patterns in order; a match is kept unless it
 //!    overlaps an earlier kept match or one of its groups fails to normalize.
@@ -15,6 +15,8 @@ use std::collections::HashSet;
 use crate::error::{CoreError, Result};
 use crate::lexicon::{Lexicon, LEXICON};
 use crate::model::{ParsedInstruction, Requirement};
+use crate::rewrite::{base_task, rewrite_with};
+use crate::span::CharIndex;
 use crate::text::{is_mostly_cjk, segment, Document};
 
 /// Limits that turn pathological input into a clear per-row rejection.
@@ -206,36 +208,6 @@ fn trim_span(text: &str, start: usize, end: usize) -> (usize, usize) {
     (start + lead, end - trail)
 }
 
-/// Byte offset ↔ character offset, for spans reported to Python. Non-ASCII text keeps the byte
-/// offset of every character, so each lookup is a binary search, not a scan from the start.
-pub struct CharIndex {
-    len: usize,
-    /// Byte offset of each character; empty for ASCII text, where the two offsets agree.
-    starts: Vec<usize>,
-}
-
-impl CharIndex {
-    pub fn new(text: &str) -> Self {
-        let starts = if text.is_ascii() { Vec::new() } else { text.char_indices().map(|(b, _)| b).collect() };
-        CharIndex { len: text.len(), starts }
-    }
-
-    pub fn char_of(&self, byte: usize) -> usize {
-        if self.starts.is_empty() {
-            byte
-        } else {
-            self.starts.partition_point(|&b| b < byte)
-        }
-    }
-
-    pub fn byte_of(&self, chars: usize) -> Option<usize> {
-        if self.starts.is_empty() {
-            return (chars <= self.len).then_some(chars);
-        }
-        self.starts.get(chars).copied().or((chars == self.starts.len()).then_some(self.len))
-    }
-}
-
 pub(crate) fn to_requirements(text: &str, found: Vec<Found>, source: &str) -> Vec<Requirement> {
     let index = CharIndex::new(text);
     found
@@ -275,14 +247,12 @@ pub(crate) fn finish(text: &str, doc: &Document, mut requirements: Vec<Requireme
     for i in 0..requirements.len() {
         let r = &requirements[i];
         if r.rtype == "repeat_prompt" && r.start.is_some() && !r.params.contains_key("prompt") {
-            let request = crate::drop::rewrite_with(text, doc, &requirements, &HashSet::from([r.id.as_str()]));
+            let request = rewrite_with(text, doc, &requirements, &HashSet::from([r.id.as_str()]));
             requirements[i].params.insert("prompt".into(), request.into());
         }
     }
-    let all: HashSet<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
-    let base_task = crate::drop::rewrite_with(text, doc, &requirements, &all);
     ParsedInstruction {
-        base_task,
+        base_task: base_task(text, doc, &requirements),
         script: if is_mostly_cjk(text) { "zh" } else { "en" }.to_string(),
         requirements,
     }

@@ -1,5 +1,6 @@
 //! A tiny deterministic generator (SplitMix64) seeded per instruction from FNV-1a of its key,
-//! reproduced exactly by the Python reference, so drops agree across engines and thread counts.
+//! so drops do not depend on row order or thread count; `tests/test_rng.py` checks the draws
+//! against an independent Python implementation.
 
 pub struct Rng(u64);
 

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use crate::error::{CoreError, Result};
 use crate::lexicon::{normalize_words, LEXICON};
 use crate::model::{ParsedInstruction, Params, Requirement};
-use crate::parse::{check_instruction, find_requirements, finish, CharIndex, Found, ParseLimits};
+use crate::parse::{check_instruction, find_requirements, finish, Found, ParseLimits};
+use crate::span::CharIndex;
 use crate::taxonomy::{type_info, IFEVAL_IDS, IFEVAL_KWARGS};
 use crate::text::segment;
 
@@ -21,7 +22,7 @@ fn normalize_kwarg(id: &str, key: &str, param: &str, value: &Value) -> Result<Va
         "value" | "num_paragraphs" | "nth" => {
             let n = value.as_i64().or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
             match n {
-                Some(n) if n >= 0 && n <= 1_000_000 => Ok(Value::from(n)),
+                Some(n) if (0..=1_000_000).contains(&n) => Ok(Value::from(n)),
                 _ => Err(bad("is not a count (an integer from 0 to 1,000,000)")),
             }
         }

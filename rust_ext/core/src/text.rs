@@ -208,7 +208,7 @@ fn is_abbreviation(lx: &Lexicon, text: &str, line_start: usize, dot: usize) -> b
         .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     let token = before[token_start..].to_lowercase();
-    !token.is_empty() && lx.abbreviations.iter().any(|a| *a == token)
+    !token.is_empty() && lx.abbreviations.contains(&token)
 }
 
 /// Segment an instruction into sentences, list items and clauses.
@@ -278,13 +278,13 @@ fn scan_line(
         // Inline numbered list: "...requirements: 1. ... 2. ..."
         if nesting.is_top_level() && c.is_ascii_digit() && prev.is_none_or(|p| p.is_whitespace()) {
             let expected = inline_next.unwrap_or(1);
-            let prefix_ok = *inline_next != None
+            let prefix_ok = inline_next.is_some()
                 || text[line_start..pos].trim_end().ends_with([':', '：']);
             if prefix_ok {
                 if let Some((marker_end, Some(n))) = numbered_marker(text, pos, false) {
                     if n == expected {
                         push_sentence(doc, text, sent_start, pos, *current_item);
-                        if *inline_next == None && !*in_list {
+                        if inline_next.is_none() && !*in_list {
                             *list_count += 1;
                             *in_list = true;
                         }
@@ -476,53 +476,6 @@ pub fn split_clauses(lx: &Lexicon, text: &str, start: usize, end: usize) -> Vec<
     clauses
 }
 
-/// Tidy text after phrases were cut out of it: single spaces, no space before punctuation, no
-/// empty brackets, no doubled commas, no dangling punctuation or conjunction at either end.
-pub fn tidy(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let last = out.chars().next_back();
-        match c {
-            ' ' if matches!(last, None | Some(' ') | Some('(') | Some('（')) => {}
-            ',' | '.' | ';' | ':' | '!' | '?' | ')' | '，' | '。' | '；' | '：' | '！' | '？' | '）' => {
-                while out.ends_with(' ') {
-                    out.pop();
-                }
-                if (c == ',' || c == '，') && matches!(out.chars().next_back(), Some(',') | Some('，') | None) {
-                    continue;
-                }
-                if (c == ')' && out.ends_with('(')) || (c == '）' && out.ends_with('（')) {
-                    out.pop();
-                    continue;
-                }
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    let mut t = out.as_str();
-    loop {
-        let before = t;
-        t = t.trim_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '，' | '、' | '；'));
-        for conj in ["and", "or", "but", "with", "和", "并且", "并", "且"] {
-            if let Some(rest) = t.strip_suffix(conj) {
-                if !conj.is_ascii() || rest.is_empty() || rest.ends_with(' ') || rest.ends_with(',') {
-                    t = rest;
-                }
-            }
-            if let Some(rest) = t.strip_prefix(conj) {
-                if conj.is_ascii() && (rest.starts_with(' ') || rest.starts_with(',')) {
-                    t = rest;
-                }
-            }
-        }
-        if t == before {
-            break;
-        }
-    }
-    t.to_string()
-}
-
 /// A word character, as Python's `\w` sees it: alphanumeric or underscore.
 pub fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
@@ -639,13 +592,6 @@ mod tests {
         assert_eq!(clauses(t), vec![vec!["Write about cats and dogs", "keep it short"]]);
         let t = "字数不少于800字，语气要温柔并且使用比喻";
         assert_eq!(clauses(t), vec![vec!["字数不少于800字", "语气要温柔", "使用比喻"]]);
-    }
-
-    #[test]
-    fn tidy_cleans_cut_text() {
-        assert_eq!(tidy("Write a story  about cats ."), "Write a story about cats.");
-        assert_eq!(tidy("Your response should be in English, and "), "Your response should be in English");
-        assert_eq!(tidy("a poem ( ) about , , rain"), "a poem about, rain");
     }
 
     #[test]

@@ -10,13 +10,7 @@ use arrow_array::{
 };
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema};
-
-/// A value of a string-like cell: absent (null or no column), valid text, or invalid UTF-8.
-pub enum Cell<'a> {
-    Null,
-    Text(&'a str),
-    InvalidUtf8,
-}
+use wrl_core::rows::{Cell, Rejection};
 
 /// A string-like column: Utf8, LargeUtf8, Utf8View, or Binary variants checked row by row.
 pub enum StrColumn<'a> {
@@ -159,11 +153,7 @@ impl RequirementColumn {
                 let id = text_of("id", j).ok_or("a requirement has no id")?;
                 let rtype = text_of("type", j).ok_or("a requirement has no type")?;
                 let (start, end) = (int_of("start", j)?, int_of("end", j)?);
-                if let (Some(s), Some(e)) = (start, end) {
-                    if s > e {
-                        return Err(format!("requirement {id} has start {s} after end {e}"));
-                    }
-                }
+                wrl_core::span::check_order(&id, start, end)?;
                 let params = match text_of("params", j) {
                     Some(p) => serde_json::from_str(&p).map_err(|e| format!("requirement {id}: params are not JSON: {e}"))?,
                     None => Default::default(),
@@ -284,16 +274,16 @@ impl RequirementLists {
 pub struct Rejects {
     row: Vec<i64>,
     id: Vec<Option<String>>,
-    kind: Vec<String>,
+    kind: Vec<&'static str>,
     reason: Vec<String>,
 }
 
 impl Rejects {
-    pub fn push(&mut self, row: usize, id: Option<String>, kind: &str, reason: String) {
+    pub fn push(&mut self, row: usize, id: Option<&str>, rejection: Rejection) {
         self.row.push(row as i64);
-        self.id.push(id);
-        self.kind.push(kind.to_string());
-        self.reason.push(reason);
+        self.id.push(id.map(str::to_string));
+        self.kind.push(rejection.kind);
+        self.reason.push(rejection.reason);
     }
 
     pub fn finish(self, stage: &str) -> RecordBatch {

@@ -14,17 +14,20 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 use pyo3_arrow::PyTable;
-use wrl_core::drop::{DropConfig, Strategy};
+use wrl_core::drop::{drop_row, DropConfig, DropRow, Strategy, Variant};
 use wrl_core::parse::ParseLimits;
+use wrl_core::rows::RowIds;
+use wrl_core::source::{parse_row, parse_with, ParseRow, RequirementSource};
 use wrl_core::{CoreError, ParsedInstruction};
 
-use arrow_io::{Cell, RequirementColumn, RequirementLists, Rejects, StrColumn, StringLists};
+use arrow_io::{RequirementColumn, RequirementLists, Rejects, StrColumn, StringLists};
 
 create_exception!(_core, WrlError, PyValueError, "Base class of every wrl error (a ValueError).");
 create_exception!(_core, InvalidInstructionError, WrlError, "The instruction text is unusable.");
 create_exception!(_core, InvalidRequirementsError, WrlError, "Structured requirements are malformed.");
 create_exception!(_core, UnknownInstructionIdError, WrlError, "An IFEval instruction id the taxonomy does not know.");
 create_exception!(_core, InvalidConfigError, WrlError, "A configuration value is out of range.");
+create_exception!(_core, InternalError, WrlError, "A bug in wrl, not in the input: please report it.");
 
 fn to_py_err(err: CoreError) -> PyErr {
     let msg = err.to_string();
@@ -33,6 +36,7 @@ fn to_py_err(err: CoreError) -> PyErr {
         CoreError::InvalidRequirements(_) => InvalidRequirementsError::new_err(msg),
         CoreError::UnknownInstructionId(_) => UnknownInstructionIdError::new_err(msg),
         CoreError::InvalidConfig(_) => InvalidConfigError::new_err(msg),
+        CoreError::Internal(_) => InternalError::new_err(msg),
     }
 }
 
@@ -44,7 +48,8 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("core types serialize")
 }
 
-/// The pattern table and lexicons, as JSON (read by the pure-Python reference engine).
+/// The pattern table and lexicons, as JSON (the compiled lexicon; `wrl.verify_reference` reads its
+/// abbreviations).
 #[pyfunction]
 fn lexicon_json() -> &'static str {
     wrl_core::lexicon::LEXICON_JSON
@@ -62,7 +67,7 @@ fn taxonomy_json() -> String {
     .to_string()
 }
 
-/// Segment an instruction (for debugging and the reference tests).
+/// Segment an instruction into sentences, list items and clauses (for debugging the parser).
 ///
 /// Returns:
 ///     JSON: a list of sentences `{start, body_end, end, item, clauses: [[conn_start, start, end]]}`
@@ -110,26 +115,8 @@ fn parse_json(
     max_requirements: usize,
 ) -> PyResult<String> {
     let limits = ParseLimits { max_bytes, max_requirements };
-    py.detach(|| parse_one(text, instruction_id_list, kwargs, requirements, &limits))
-        .map(|p| to_json(&p))
-        .map_err(to_py_err)
-}
-
-fn parse_one(
-    text: &str,
-    ids: Option<Vec<String>>,
-    kwargs: Option<&str>,
-    requirements: Option<&str>,
-    limits: &ParseLimits,
-) -> wrl_core::Result<ParsedInstruction> {
-    if let Some(ids) = ids {
-        let reqs = wrl_core::structured::from_ifeval(&ids, kwargs.unwrap_or("[]"))?;
-        wrl_core::structured::parse_structured(text, reqs.into_iter().map(|(t, p)| (t, p, None)).collect(), limits)
-    } else if let Some(list) = requirements {
-        wrl_core::structured::parse_structured(text, wrl_core::structured::from_list(list)?, limits)
-    } else {
-        wrl_core::parse::parse_instruction(text, limits)
-    }
+    let source = RequirementSource::choose(instruction_id_list, kwargs, requirements);
+    py.detach(|| parse_with(text, source, &limits)).map(|p| to_json(&p)).map_err(to_py_err)
 }
 
 /// Rewrite an instruction without the requirements whose ids are listed.
@@ -143,7 +130,7 @@ fn rewrite(py: Python<'_>, text: &str, requirements: &str, dropped: Vec<String>)
     let reqs: Vec<wrl_core::Requirement> = serde_json::from_str(requirements)
         .map_err(|e| InvalidRequirementsError::new_err(format!("requirements are not valid JSON: {e}")))?;
     let dropped: HashSet<&str> = dropped.iter().map(String::as_str).collect();
-    Ok(py.detach(|| wrl_core::drop::rewrite(text, &reqs, &dropped)))
+    Ok(py.detach(|| wrl_core::rewrite::rewrite(text, &reqs, &dropped)))
 }
 
 fn read_batches(table: AnyRecordBatch) -> PyResult<(Vec<RecordBatch>, Arc<Schema>)> {
@@ -175,17 +162,6 @@ fn batches_out(py: Python<'_>, batches: Vec<RecordBatch>, schema: Arc<Schema>) -
 /// under 2 GiB of text (a chunk of long instructions with many variants can exceed it).
 const BATCH_TEXT_BYTES: usize = 1 << 30;
 
-/// One input row of `parse_batch`, borrowed from the Arrow buffers.
-struct ParseRow<'a> {
-    row: usize,
-    id: Option<String>,
-    prompt: Cell<'a>,
-    ids: Result<Option<Vec<String>>, String>,
-    kwargs: Cell<'a>,
-    requirements: Cell<'a>,
-    duplicate: bool,
-}
-
 /// Parse a table of instructions.
 ///
 /// Args:
@@ -200,6 +176,7 @@ struct ParseRow<'a> {
 ///     every input row lands in exactly one of them.
 #[pyfunction]
 #[pyo3(signature = (table, *, prompt_column="prompt", id_column="id", max_bytes=65_536, max_requirements=64, threads=0, batch_bytes=BATCH_TEXT_BYTES))]
+#[allow(clippy::too_many_arguments)]
 fn parse_batch<'py>(
     py: Python<'py>,
     table: AnyRecordBatch,
@@ -215,63 +192,29 @@ fn parse_batch<'py>(
     let limits = ParseLimits { max_bytes, max_requirements };
     let (parsed, rejects) = py.detach(|| -> PyResult<(Vec<RecordBatch>, RecordBatch)> {
         let mut rows: Vec<ParseRow> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut offset = 0usize;
+        let mut ids = RowIds::new(schema.column_with_name(id_column).is_some());
         for batch in &batches {
             let prompts = StrColumn::new(batch, prompt_column).map_err(input_err)?;
-            let ids = StrColumn::new(batch, id_column).map_err(input_err)?;
+            let id_cells = StrColumn::new(batch, id_column).map_err(input_err)?;
             let kwargs = StrColumn::new(batch, "kwargs").map_err(input_err)?;
             let reqs = StrColumn::new(batch, "requirements").map_err(input_err)?;
             for i in 0..batch.num_rows() {
-                let row = offset + i;
-                let id = match ids.get(i) {
-                    Cell::Text(s) => Some(s.to_string()),
-                    _ if ids.is_missing() => Some(row.to_string()),
-                    _ => None,
-                };
-                let duplicate = id.as_ref().is_some_and(|id| !seen.insert(id.clone()));
+                let id = ids.id(rows.len(), id_cells.get(i));
+                let repeated_id = id.as_deref().is_some_and(|id| ids.repeated(id));
                 rows.push(ParseRow {
-                    row,
                     id,
+                    repeated_id,
                     prompt: prompts.get(i),
-                    ids: arrow_io::string_list(batch, "instruction_id_list", i),
+                    instruction_ids: arrow_io::string_list(batch, "instruction_id_list", i),
                     kwargs: kwargs.get(i),
                     requirements: reqs.get(i),
-                    duplicate,
                 });
             }
-            offset += batch.num_rows();
         }
-        let results = wrl_core::batch::par_map(&rows, threads, |r| {
-            if r.id.is_none() {
-                return Err(CoreError::InvalidInstruction("missing or non-UTF-8 id".into()));
-            }
-            if r.duplicate {
-                return Err(CoreError::InvalidInstruction(format!("duplicate id {:?}", r.id.as_deref().unwrap())));
-            }
-            let text = match r.prompt {
-                Cell::Text(t) => t,
-                Cell::Null => return Err(CoreError::InvalidInstruction("missing prompt (null)".into())),
-                Cell::InvalidUtf8 => return Err(CoreError::InvalidInstruction("prompt is not valid UTF-8".into())),
-            };
-            let ids = r.ids.clone().map_err(CoreError::InvalidRequirements)?;
-            let kwargs = optional_text(&r.kwargs, "kwargs")?;
-            let reqs = optional_text(&r.requirements, "requirements")?;
-            parse_one(text, ids, kwargs, reqs, &limits)
-        })
-        .map_err(to_py_err)?;
+        let results = wrl_core::batch::par_map(&rows, threads, |r| parse_row(r, &limits)).map_err(to_py_err)?;
         Ok(build_parsed(&rows, results, batch_bytes))
     })?;
     Ok((batches_out(py, parsed, ParsedBatch::schema())?, table_out(py, rejects)?))
-}
-
-/// An optional JSON cell: null is absent, invalid UTF-8 is the row's error.
-fn optional_text<'a>(cell: &Cell<'a>, what: &str) -> wrl_core::Result<Option<&'a str>> {
-    match cell {
-        Cell::Text(t) => Ok(Some(t)),
-        Cell::Null => Ok(None),
-        Cell::InvalidUtf8 => Err(CoreError::InvalidRequirements(format!("{what} is not valid UTF-8"))),
-    }
 }
 
 /// The parsed rows as batches of about `batch_bytes` of text at most, and the rejected rows.
@@ -283,15 +226,15 @@ fn build_parsed(
     let mut rejects = Rejects::default();
     let mut batches = Vec::new();
     let mut batch = ParsedBatch::default();
-    for (r, res) in rows.iter().zip(results) {
+    for (row, (r, res)) in rows.iter().zip(results).enumerate() {
         match res {
             Ok(p) => {
                 if batch.text_bytes > batch_bytes {
                     batches.push(std::mem::take(&mut batch).finish());
                 }
-                batch.push(r, p);
+                batch.push(row, r, p);
             }
-            Err(e) => rejects.push(r.row, r.id.clone(), e.kind(), e.to_string()),
+            Err(e) => rejects.push(row, r.id.as_deref(), e.into()),
         }
     }
     batches.push(batch.finish());
@@ -312,14 +255,11 @@ struct ParsedBatch {
 }
 
 impl ParsedBatch {
-    fn push(&mut self, r: &ParseRow, p: ParsedInstruction) {
-        let prompt = match r.prompt {
-            Cell::Text(t) => t.to_string(),
-            _ => String::new(),
-        };
+    fn push(&mut self, row: usize, r: &ParseRow, p: ParsedInstruction) {
+        let prompt = r.prompt.text().unwrap_or_default().to_string();
         self.text_bytes += prompt.len() + p.base_task.len() + p.requirements.iter().map(|q| q.text.len() + 64).sum::<usize>();
-        self.row.push(r.row as i64);
-        self.id.push(r.id.clone().unwrap_or_default());
+        self.row.push(row as i64);
+        self.id.push(r.id.as_deref().unwrap_or_default().to_string());
         self.prompt.push(prompt);
         self.base.push(p.base_task);
         self.script.push(p.script);
@@ -390,14 +330,7 @@ fn drop_batch<'py>(
     cfg.validate().map_err(to_py_err)?;
     let (batches, _) = read_batches(table)?;
     let (variants, rejects) = py.detach(|| -> PyResult<(Vec<RecordBatch>, RecordBatch)> {
-        struct DropRow<'a> {
-            row: usize,
-            id: Option<&'a str>,
-            prompt: Cell<'a>,
-            reqs: Result<Vec<wrl_core::Requirement>, String>,
-        }
         let mut rows = Vec::new();
-        let mut offset = 0usize;
         for batch in &batches {
             let ids = StrColumn::new(batch, "id").map_err(input_err)?;
             let prompts = StrColumn::new(batch, "prompt").map_err(input_err)?;
@@ -406,47 +339,24 @@ fn drop_batch<'py>(
             }
             let reqs = RequirementColumn::new(batch, "requirements").map_err(input_err)?;
             for i in 0..batch.num_rows() {
-                rows.push(DropRow {
-                    row: offset + i,
-                    id: match ids.get(i) {
-                        Cell::Text(s) => Some(s),
-                        _ => None,
-                    },
-                    prompt: prompts.get(i),
-                    reqs: reqs.get(i),
-                });
+                rows.push(DropRow { id: ids.get(i).text(), prompt: prompts.get(i), requirements: reqs.get(i) });
             }
-            offset += batch.num_rows();
         }
-        let results = wrl_core::batch::par_map(&rows, threads, |r| {
-            let id = r.id.ok_or_else(|| CoreError::InvalidInstruction("missing id".into()))?;
-            let Cell::Text(text) = r.prompt else {
-                return Err(CoreError::InvalidInstruction("missing or non-UTF-8 prompt".into()));
-            };
-            let reqs = r.reqs.clone().map_err(CoreError::InvalidRequirements)?;
-            let chars = text.chars().count();
-            if let Some(bad) = reqs.iter().find(|q| q.end.is_some_and(|e| e > chars)) {
-                return Err(CoreError::InvalidRequirements(format!("requirement {} ends past the prompt", bad.id)));
-            }
-            let parsed = ParsedInstruction { base_task: String::new(), script: String::new(), requirements: reqs };
-            let variants = wrl_core::drop::drop_instruction(text, &parsed, id, &cfg)?;
-            Ok((parsed.requirements, variants))
-        })
-        .map_err(to_py_err)?;
+        let results = wrl_core::batch::par_map(&rows, threads, |r| drop_row(r, &cfg)).map_err(to_py_err)?;
         let mut rejects = Rejects::default();
         let mut batches = Vec::new();
         let mut batch = VariantBatch::default();
-        for (r, res) in rows.iter().zip(results) {
+        for (row, (r, res)) in rows.iter().zip(results).enumerate() {
             match res {
-                Ok((reqs, vs)) => {
-                    for v in vs {
+                Ok((id, variants)) => {
+                    for v in variants {
                         if batch.text_bytes > batch_bytes {
                             batches.push(std::mem::take(&mut batch).finish(cfg.strategy));
                         }
-                        batch.push(r.row, r.id.unwrap(), &reqs, v);
+                        batch.push(row, id, v);
                     }
                 }
-                Err(e) => rejects.push(r.row, r.id.map(str::to_string), e.kind(), e.to_string()),
+                Err(e) => rejects.push(row, r.id, e.into()),
             }
         }
         batches.push(batch.finish(cfg.strategy));
@@ -472,15 +382,15 @@ struct VariantBatch {
 }
 
 impl VariantBatch {
-    fn push(&mut self, row: usize, id: &str, reqs: &[wrl_core::Requirement], v: wrl_core::drop::Variant) {
+    fn push(&mut self, row: usize, id: &str, v: Variant) {
         self.text_bytes += v.prompt.len() + 2 * id.len() + 16 * (v.kept.len() + 2 * v.dropped.len());
         self.row.push(row as i64);
         self.id.push(id.to_string());
-        self.variant_id.push(format!("{id}:{}", v.variant));
+        self.variant_id.push(v.id(id));
         self.variant.push(v.variant as i32);
-        self.n_req.push(reqs.len() as i32);
+        self.n_req.push(v.n_requirements() as i32);
         self.n_drop.push(v.dropped.len() as i32);
-        self.dropped_types.push(v.dropped.iter().map(|d| reqs.iter().find(|q| &q.id == d).unwrap().rtype.clone()));
+        self.dropped_types.push(v.dropped_types);
         self.kept.push(v.kept);
         self.dropped.push(v.dropped);
         self.prompt.push(v.prompt);
@@ -532,6 +442,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidRequirementsError", py.get_type::<InvalidRequirementsError>())?;
     m.add("UnknownInstructionIdError", py.get_type::<UnknownInstructionIdError>())?;
     m.add("InvalidConfigError", py.get_type::<InvalidConfigError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(lexicon_json, m)?)?;
     m.add_function(wrap_pyfunction!(taxonomy_json, m)?)?;
     m.add_function(wrap_pyfunction!(segment_json, m)?)?;

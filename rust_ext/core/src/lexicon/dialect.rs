@@ -3,9 +3,8 @@
 
 use regex::Regex;
 
-/// Compile a lexicon regex. `\b` means an ASCII word boundary in both engines: it keeps the
-/// regex engine on its fast DFA path (a Unicode boundary forces the slow one), and the Python
-/// reference spells it out with look-arounds.
+/// Compile a lexicon regex. `\b` means an ASCII word boundary: it keeps the regex engine on its
+/// fast DFA path (a Unicode boundary forces the slow one).
 pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     // A roomy lazy-DFA cache: with the default one, Unicode classes under (?i) make the DFA
     // re-determinize states over and over on every instruction.
