@@ -7,6 +7,7 @@ bash scripts/setup.sh
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1
 cargo test --release --quiet --manifest-path rust_ext/Cargo.toml -p wrl-core
+ruff check .   # isort and the rule set in pyproject.toml
 # The SSH remote tests start a real OpenSSH server (tests/conftest.py): install Debian's when missing.
 if [ ! -x /usr/sbin/sshd ] && command -v apt-get >/dev/null 2>&1; then
     SUDO=""

@@ -4,6 +4,27 @@ from typing import Any
 
 import pyarrow as pa
 
+__all__ = [
+    "__version__",
+    "MAX_VARIANTS",
+    "WrlError",
+    "InvalidInstructionError",
+    "InvalidRequirementsError",
+    "UnknownInstructionIdError",
+    "InvalidConfigError",
+    "InternalError",
+    "lexicon_json",
+    "taxonomy_json",
+    "segment_json",
+    "parse_json",
+    "rewrite",
+    "parse_batch",
+    "drop_batch",
+    "verify_json",
+    "verify_batch",
+    "detect_language",
+]
+
 __version__: str
 MAX_VARIANTS: int
 
@@ -26,7 +47,7 @@ class InternalError(WrlError):
     """A bug in wrl, not in the input (a caught panic of the core): please report it."""
 
 def lexicon_json() -> str:
-    """The pattern table and lexicons (``lexicon.json``), as the parser reads them."""
+    """The compiled lexicon (patterns and word lists, from ``rust_ext/core/lexicon/``) as JSON."""
 
 def taxonomy_json() -> str:
     """Requirement types, families, and the IFEval id and kwargs mapping, as JSON."""
@@ -56,7 +77,7 @@ def parse_batch(
     max_bytes: int = 65536,
     max_requirements: int = 64,
     threads: int = 0,
-    batch_bytes: int = 1073741824,
+    batch_bytes: int = ...,  # 1 GiB of text per output batch (Arrow strings hold 2 GiB)
 ) -> tuple[pa.Table, pa.Table]:
     """Parse an Arrow table of instructions; returns ``(parsed, rejects)``."""
 
@@ -69,7 +90,7 @@ def drop_batch(
     seed: int = 0,
     max_variants: int = 4,
     threads: int = 0,
-    batch_bytes: int = 1073741824,
+    batch_bytes: int = ...,  # 1 GiB of text per output batch (Arrow strings hold 2 GiB)
 ) -> tuple[pa.Table, pa.Table]:
     """Draw requirement-dropped variants of a parsed table; returns ``(variants, rejects)``."""
 
@@ -80,7 +101,7 @@ def verify_json(
     instruction_id_list: list[str] | None = None,
     kwargs: str | None = None,
     prompt: str | None = None,
-    max_bytes: int = 1048576,
+    max_bytes: int = ...,  # 1 MiB
 ) -> str:
     """Verify one response against requirements (JSON list of ``{type, params}``), IFEval ids + kwargs
     (JSON list), or a prompt parsed on the fly; returns a JSON list of per-requirement verdicts."""
@@ -91,7 +112,7 @@ def verify_batch(
     response_column: str = "response",
     prompt_column: str = "prompt",
     id_column: str = "id",
-    max_bytes: int = 1048576,
+    max_bytes: int = ...,  # 1 MiB
     threads: int = 0,
 ) -> tuple[pa.Table, pa.Table]:
     """Verify an Arrow table of responses and their requirements; returns ``(results, rejects)``."""
