@@ -28,12 +28,7 @@ STAGES = tuple(s.name for s in wrl.stages.STAGES)
 CODE_ONLY_PACKAGES = {"wrl/stages"}
 # The engine modules (rust_ext/core/src/<name>.rs) each stage calls through the bindings; the test
 # follows their `crate::` references to the modules they reach.
-RUST_ENTRY = {"data": {"taxonomy"}, "parse": {"batch", "rows", "source"}, "drop": {"batch", "rows", "span", "drop"}}
-RUST_BINDINGS = {"data": {"rust_ext/py/src/lib.rs"},
-                 "parse": {"rust_ext/py/src/lib.rs", "rust_ext/py/src/arrow_io.rs"},
-                 "drop": {"rust_ext/py/src/lib.rs", "rust_ext/py/src/arrow_io.rs"}}
-
-
+BINDINGS = REPO / "rust_ext/py/src"
 def _dvc_yaml() -> dict:
     return yaml.safe_load((REPO / "dvc.yaml").read_text())
 
@@ -111,6 +106,55 @@ def _wrl_imports(path: Path) -> set[str]:
     return found
 
 
+def _binding_items() -> dict[str, tuple[str, str]]:
+    """Top-level items of the binding crate (fns, structs, impls) by name: ``name -> (file, text)``."""
+    items: dict[str, tuple[str, str]] = {}
+    for path in sorted(BINDINGS.glob("*.rs")):
+        text = path.read_text().split("#[cfg(test)]")[0]
+        starts = [m.start() for m in re.finditer(r"^(?:#\[|pub |fn |struct |impl|const |static )", text, re.M)]
+        for a, b in zip(starts, [*starts[1:], len(text)], strict=True):
+            item = r"^(?:pub(?:\(crate\))? )?(?:fn|struct|const|static) (\w+)|^impl(?:<[^>]*>)? (\w+)"
+            m = re.search(item, text[a:b], re.M)
+            if m:
+                name = m.group(1) or m.group(2)
+                prev = items.get(name, (path.name, ""))[1]
+                items[name] = (path.name, prev + text[a:b])
+    return items
+
+
+def _rust_entry(core_names: set[str]) -> tuple[set[str], set[str]]:
+    """The core modules and binding files that the ``_core`` functions a stage calls reach.
+
+    Follows the binding functions' bodies to the binding items they name, then to the core: a
+    ``wrl_core::module`` path, or a name the binding file imports from a core module.
+    """
+    items = _binding_items()
+    imported: dict[str, dict[str, str]] = {}  # binding file -> imported name -> core module
+    root = {"CoreError": "error", "Result": "error", "ParsedInstruction": "model", "Requirement": "model"}
+    for path in BINDINGS.glob("*.rs"):
+        names = imported.setdefault(path.name, {})
+        for module, group in re.findall(r"^use wrl_core::(\w+)::(?:\{([^}]*)\}|\w+);", path.read_text(), re.M):
+            for name in re.findall(r"\w+", group) or []:
+                names[name] = module
+        for line in re.findall(r"^use wrl_core::(\w+)::(\w+);", path.read_text(), re.M):
+            names[line[1]] = line[0]
+        for group in re.findall(r"^use wrl_core::\{([^}]*)\};", path.read_text(), re.M):
+            names.update({n: root[n] for n in re.findall(r"\w+", group) if n in root})
+    todo, seen, modules, files = [n for n in core_names if n in items], set(), set(), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        file, text = items[name]
+        files.add(f"rust_ext/py/src/{file}")
+        modules |= set(re.findall(r"wrl_core::([a-z_]+)", text))
+        words = set(re.findall(r"\b[A-Za-z_]\w*\b", text))
+        modules |= {imported[file][w] for w in words if w in imported.get(file, {})}
+        todo += [w for w in words if w in items and w not in seen and w != "_core"]
+    return {m for m in modules if (REPO / "rust_ext/core/src" / f"{m}.rs").exists()}, files
+
+
 def _rust_closure(entry: set[str]) -> set[str]:
     """Core source files reachable from ``entry`` modules through ``crate::``, ``mod`` and ``include_str!`` (tests
     excluded); where one includes what build.rs generates (``OUT_DIR``), build.rs and what it reads."""
@@ -159,8 +203,15 @@ def test_stage_deps_cover_the_code_it_runs(stage):
     missing = {m for m in needed - deps if not any(m.startswith(f"{d}/") for d in deps)}  # or in a dep directory
     assert not missing, f"missing deps: {sorted(missing)}"
     if "wrl/_core" in seen:
-        rust = _rust_closure(RUST_ENTRY[stage]) | RUST_BINDINGS[stage]
+        calls = set()
+        for module in needed:
+            for path in [REPO / module] if module.endswith(".py") else sorted((REPO / module).glob("*.py")):
+                calls |= set(re.findall(r"_core\.(\w+)", path.read_text()))
+        entry, bindings = _rust_entry(calls)
+        rust = _rust_closure(entry) | bindings
+        listed = {d for d in deps if d.startswith("rust_ext/")}
         assert rust <= deps, f"missing Rust deps: {sorted(rust - deps)}"
+        assert listed <= rust, f"Rust deps the stage does not reach: {sorted(listed - rust)}"
     extra = {d for d in deps if d.startswith("wrl/")} - needed
     assert not extra, f"deps the stage does not import: {sorted(extra)}"
     for dep in deps - {"${data.path}"}:
