@@ -3,9 +3,9 @@
 The parse and drop stages stream their input and output by Parquet row groups. This benchmark runs,
 each in its own process (so its peak RSS is its own), on synthesized instructions of several sizes:
 
-- ``whole``: the in-memory library path, one table for the whole input (``read_input`` +
-  ``wrl.parse_dataset`` / ``wrl.drop_dataset`` + ``write_table``), which is what the stages did
-  before they streamed;
+- ``whole``: what the stages did before they streamed: one table for the whole input
+  (``read_input`` + ``wrl.parse_dataset`` / ``wrl.drop_dataset`` + ``write_table``) and the same
+  metrics (types, parser accuracy against the gold, drops by type);
 - ``stream``: the stage itself (``wrl.stages.<stage>.run``), as ``dvc repro`` runs it.
 
 Target: stream's peak memory does not grow with the input and stays under 1.5 GB at 1M
@@ -37,8 +37,9 @@ def _job(mode: str, stage: str, workdir: Path, n: int) -> None:
     import pyarrow.compute as pc
 
     from wrl.io import read_input, write_table
+    from wrl.parser_eval import parser_accuracy
     from wrl.requirements import drop_dataset, parse_dataset
-    from wrl.stage import Context, Paths
+    from wrl.stage import Context, Paths, value_counts
     from wrl.stages import stage as stage_spec
 
     src = workdir / f"{'instructions' if stage == 'parse' else 'parsed'}-{n}.parquet"
@@ -48,18 +49,26 @@ def _job(mode: str, stage: str, workdir: Path, n: int) -> None:
     if mode == "stream":
         extra = workdir / f"{stage}-{mode}-{n}"
         spec.run(spec.config(), Paths((src,), (out,), extra.with_suffix(".rejects.parquet")), Context(progress=False))
-    elif stage == "parse":
+    elif stage == "parse":  # what the parse stage did before it streamed: whole table, same metrics
         source = read_input(src, stage="parse")
         parsed, rejects = parse_dataset(source.table, limits=spec.config().limits(), progress=False)
         write_table(parsed, out)
         write_table(source.merge(rejects), workdir / f"{stage}-{mode}-{n}.rejects.parquet")
-    else:
+        value_counts(parsed["requirements"].combine_chunks().flatten().field("type"))
+        parser_accuracy(parsed)
+    else:  # the drop stage before it streamed: both splits' variants in memory, same metrics
         cfg = spec.config()
         parsed = read_input(src, stage="drop").table.drop_columns(["gold_requirements"])
         is_test = pc.fill_null(pc.equal(parsed["split"], "test"), False)
         parts = [drop_dataset(parsed.filter(mask), settings, progress=False)[0]
                  for mask, settings in ((pc.invert(is_test), cfg.train_settings()), (is_test, cfg.test_settings()))]
-        write_table(pa.concat_tables(parts), out)
+        variants = pa.concat_tables(parts)
+        write_table(variants, out)
+        train = variants.filter(pc.and_(pc.not_equal(variants["split"], "test"), pc.greater(variants["variant"], 0)))
+        reqs = parsed["requirements"].combine_chunks()
+        types = pa.ListArray.from_arrays(reqs.offsets, reqs.values.field("type"))
+        value_counts(types.take(pc.index_in(train["id"].combine_chunks(), parsed["id"].combine_chunks())).flatten())
+        value_counts(train["dropped_types"].combine_chunks().flatten())
     seconds = time.perf_counter() - start
     import pyarrow.parquet as pq
 

@@ -47,12 +47,10 @@ class Port:
     Attributes:
         name: the argument's name (``instructions``, ``parsed``) as the CLI shows it.
         help: what the file holds.
-        kind: ``dataset`` (Parquet, JSONL or CSV by extension) or ``json`` (metrics, plot data).
     """
 
     name: str
     help: str
-    kind: str = "dataset"
 
 
 @dataclass(frozen=True)
@@ -144,12 +142,12 @@ class Stage:
     outputs: tuple[Port, ...]
     plots: tuple[Port, ...] = ()
     rejects: bool = True
-    views: tuple[Any, ...] = ()
-    summary: str = ""
+    views: tuple[View, ...] = ()
 
     @property
     def description(self) -> str:
-        return self.summary or (self.run.__doc__ or "").strip().splitlines()[0]
+        """The first line of ``run``'s docstring, for ``--help``."""
+        return (self.run.__doc__ or "").strip().splitlines()[0]
 
 
 @dataclass(frozen=True)

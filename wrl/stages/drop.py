@@ -188,7 +188,7 @@ STAGE = Stage(
     inputs=(Port("parsed", "Parsed instructions (the parse stage's output, or `wrl parse`'s)."),),
     outputs=(Port("variants", "One row per variant: variant 0 is the full instruction, the others drop "
                   "requirements and rewrite the prompt."),),
-    plots=(Port("drops_by_type", "drops and drop rate by type (train/dev)", "json"),),
+    plots=(Port("drops_by_type", "drops and drop rate by type (train/dev)"),),
     views=(View("variants", "data/variants.parquet",
                 "Requirement-dropped variants, one row each: id, variant (0 = full), variant_id, strategy, split, "
                 "n_requirements, n_dropped, kept_ids, dropped_ids, dropped_types, prompt (rewritten), metadata.",

@@ -159,7 +159,7 @@ STAGE = Stage(
                  "instruction_id_list + kwargs, or a requirements list)."),),
     outputs=(Port("parsed", "Parsed instructions (every input column carried through, plus base_task, script, "
                   "n_requirements, requirements)."),),
-    plots=(Port("requirement_types", "requirements per type", "json"),
-           Port("parser_by_type", "parser precision and recall per type against gold", "json")),
+    plots=(Port("requirement_types", "requirements per type"),
+           Port("parser_by_type", "parser precision and recall per type against gold")),
     views=VIEWS,
 )
