@@ -281,3 +281,21 @@ def test_read_input_accounts_for_every_row(tmp_path):
     assert source.rows_in == 5 and source.table.num_rows + source.rejects.num_rows == 5
     assert source.rows.to_pylist() == [0, 4] and source.table["id"].to_pylist() == ["1", None]
     assert source.rejects["reason_kind"].to_pylist() == ["invalid_json", "wrong_type", "wrong_type"]
+
+
+def test_a_bug_is_reported_as_an_internal_error_not_as_the_users_mistake(tmp_path, monkeypatch):
+    """An exception that is not a WrlError (a bug) is one `error: internal error` line asking for a
+    report, exit status 70; a caught engine panic is a WrlError subclass of its own."""
+    import wrl.stages.parse as parse_stage
+
+    def broken(*args, **kwargs):
+        raise KeyError("requirements")
+
+    monkeypatch.setattr(parse_stage, "parse_table", broken)
+    inp = _jsonl(tmp_path / "in.jsonl", [{"id": "a", "prompt": "Write a poem. Do not use any commas."}])
+    code, out = _wrl("parse", inp, tmp_path / "out.parquet")
+    assert code == 70, out
+    assert "error: internal error (a bug in wrl, not in your input): KeyError: 'requirements'" in out
+    assert "please report it" in out and "Traceback" not in out
+    assert not (tmp_path / "out.parquet").exists()  # nothing half-written
+    assert issubclass(wrl.InternalError, wrl.WrlError) and not issubclass(wrl.InternalError, wrl.DatasetError)
