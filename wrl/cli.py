@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pyarrow as pa
 
-from wrl.config import Section, load_params
+from wrl.config import Section, load_params, params_from_dict
 from wrl.errors import DatasetError
 from wrl.io import check_output, read_input, write_table
 from wrl.requirements import MAX_BYTES_MAX
@@ -88,8 +87,6 @@ def _build_config(section: type[Section], params_file: Path | None, given: dict[
         for part in parents:
             node = node[part]
         node[leaf] = value
-    from wrl.config import params_from_dict
-
     return getattr(params_from_dict({section._key: raw}, source="command line"), section._key)
 
 
@@ -101,23 +98,6 @@ def _run(spec: Stage, cfg: Section, paths: Paths, threads: int) -> None:
     paths.check_outputs()
     report: Report = spec.run(cfg, paths, Context(threads=threads))
     click.echo(report.render())
-
-
-def _print_counts(title: str, counts: Counter) -> None:
-    if not counts:
-        return
-    width = max(len(k) for k in counts)
-    click.echo(f"  {title}:")
-    for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        click.echo(f"    {key:<{width}}  {n:>9,}")
-
-
-def _summary(rows_in: int, out_rows: int, rejects: pa.Table, out: Path, rej_path: Path) -> None:
-    click.echo(f"  rows in {rows_in:,} = out {out_rows:,} + rejected {rejects.num_rows:,}")
-    if rejects.num_rows:
-        _print_counts("rejects by reason", Counter(rejects["reason_kind"].to_pylist()))
-        click.echo(f"  rejects written to {rej_path}")
-    click.echo(f"  output written to {out}")
 
 
 class _Group(click.Group):
@@ -270,10 +250,10 @@ def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | N
     figures = ifeval_figures(results)
     if metrics_out is not None:
         write_json(figures, metrics_out)
-    click.echo(f"verify: {inp}")
     verified = len(set(results["row"].to_pylist()))
-    _summary(source.rows_in, verified, rejects, out, rej_path)
-    _print_counts("requirements by status", Counter(results["status"].to_pylist()))
+    click.echo(Report("verify", source.rows_in, verified, Counter(rejects["reason_kind"].to_pylist()), (out,),
+                      rej_path, lines=[f"input: {inp}"],
+                      counts=[("requirements by status", Counter(results["status"].to_pylist()))]).render())
     click.echo("  IFEval figures (%):")
     for line in format_figures(figures, by=f"by_{by}").splitlines():
         click.echo(f"    {line}")
