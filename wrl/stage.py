@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm import tqdm
 
+from wrl.batching import CHUNK_ROWS
 from wrl.config import ParamsError, Section, load_params
 from wrl.errors import InternalError, WrlError
-from wrl.io import check_output
+from wrl.io import REJECTS_SCHEMA, check_output, write_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -79,6 +81,11 @@ class Context:
 
     threads: int = 0
     progress: bool = True
+
+    def progress_bar(self, desc: str, total: int | None) -> tqdm:
+        """A bar over ``total`` input rows, shown (as by the library calls) for inputs of 100,000 rows or more."""
+        return tqdm(total=total, desc=desc, unit="rows", leave=False,
+                    disable=not self.progress or (total or 0) < CHUNK_ROWS)
 
 
 @dataclass
@@ -225,6 +232,15 @@ def by_family(type_counts: Counter | dict[str, int]) -> dict[str, int]:
     for t, n in type_counts.items():
         families[types[t].family if t in types else "unknown"] += n
     return dict(sorted(families.items()))
+
+
+def write_rejects(parts: list[pa.Table], path: Path | None) -> Counter:
+    """Write a run's rejected rows, in row order, to ``path`` (if given); returns their counts by reason."""
+    rejected = pa.concat_tables([p.cast(REJECTS_SCHEMA) for p in parts]).sort_by("row") if parts \
+        else REJECTS_SCHEMA.empty_table()
+    if path is not None:
+        write_table(rejected, path)
+    return Counter(value_counts(rejected["reason_kind"]))
 
 
 def rejects_summary(by_reason: Counter) -> dict[str, object]:

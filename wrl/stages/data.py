@@ -15,9 +15,9 @@ import pyarrow as pa
 
 from wrl.config import ParamsError, Section, param
 from wrl.importers import SOURCES
-from wrl.io import REJECTS_SCHEMA, ROW_GROUP_SIZE, DatasetWriter, write_json, write_table
+from wrl.io import ROW_GROUP_SIZE, DatasetWriter, write_json
 from wrl.requirements import SEED_MAX
-from wrl.stage import Context, Paths, Port, Report, Stage, rejects_summary, value_counts
+from wrl.stage import Context, Paths, Port, Report, Stage, rejects_summary, value_counts, write_rejects
 
 
 @dataclass(frozen=True)
@@ -98,17 +98,14 @@ def run(cfg: DataConfig, paths: Paths, ctx: Context) -> Report:
             if "language" in table.column_names:
                 has_language = True
                 languages.update(value_counts(table["language"].fill_null("(none)")))
-    rejected = pa.concat_tables(rejects) if rejects else REJECTS_SCHEMA.empty_table()
-    if paths.rejects is not None:
-        write_table(rejected, paths.rejects)
-    by_reason = Counter(value_counts(rejected["reason_kind"]))
+    by_reason = write_rejects(rejects, paths.rejects)
     metrics: dict[str, object] = {"rows": writer.rows, "rejects": rejects_summary(by_reason),
                                   "splits": dict(sorted(splits.items()))}
     if has_language:
         metrics["by_language"] = dict(sorted(languages.items()))
     if paths.metrics is not None:
         write_json({"data": metrics}, paths.metrics)
-    return Report("data", writer.rows + rejected.num_rows, writer.rows, by_reason, paths.outputs, paths.rejects,
+    return Report("data", writer.rows + sum(by_reason.values()), writer.rows, by_reason, paths.outputs, paths.rejects,
                   lines=[f"source: {cfg.source}" + ("" if cfg.source == "synth" else f" ({source})")],
                   counts=[("splits", splits), ("languages", languages)])
 

@@ -19,11 +19,10 @@ from typing import ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from wrl.batching import worker_threads
 from wrl.config import Section, param
-from wrl.io import ROW_GROUP_SIZE, DatasetWriter, input_rows, iter_input, write_json, write_table
+from wrl.io import ROW_GROUP_SIZE, DatasetWriter, input_rows, iter_input, write_json
 from wrl.requirements import MAX_REQUIREMENTS_MAX, MAX_VARIANTS_MAX, SEED_MAX, DropSettings, drop_dataset, taxonomy
 from wrl.stage import (
     Context,
@@ -37,12 +36,12 @@ from wrl.stage import (
     ratio,
     rejects_summary,
     value_counts,
+    write_rejects,
 )
 
 STRATEGIES = ("independent", "exact_k", "progressive")
 # Columns of the parsed table that variants do not need: join ``instructions`` on ``id`` for them.
 NOT_CARRIED = ("gold_requirements",)
-PROGRESS_MIN_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -112,8 +111,7 @@ def run(cfg: DropConfig, paths: Paths, ctx: Context) -> Report:
     # so the input is read once.
     spill_dir = tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent)
     spill = Path(spill_dir.name) / "test-variants.parquet"
-    with spill_dir, DatasetWriter(out) as writer, tqdm(total=total, desc="drop", unit="rows", leave=False,
-                                                       disable=not ctx.progress or (total or 0) < PROGRESS_MIN_ROWS) \
+    with spill_dir, DatasetWriter(out) as writer, ctx.progress_bar("drop", total) \
             as bar:
         with DatasetWriter(spill) as test_writer:
             for batch in iter_input(source, stage="drop"):
@@ -146,9 +144,7 @@ def run(cfg: DropConfig, paths: Paths, ctx: Context) -> Report:
                 test_writer.schema = writer.schema
         for test_batch in pq.ParquetFile(spill).iter_batches(batch_size=ROW_GROUP_SIZE):
             writer.write(pa.Table.from_batches([test_batch]))
-    rejected = pa.concat_tables([r.cast(rejects[0].schema) for r in rejects]).sort_by("row")
-    write_table(rejected, paths.rejects)
-    by_reason = Counter(value_counts(rejected["reason_kind"]))
+    by_reason = write_rejects(rejects, paths.rejects)
     n_offered, n_dropped = sum(offered.values()), sum(dropped.values())
     metrics = {
         "instructions": instructions,

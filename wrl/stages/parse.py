@@ -13,11 +13,10 @@ from typing import ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm import tqdm
 
 from wrl.batching import worker_threads
 from wrl.config import Section, param
-from wrl.io import DatasetWriter, input_rows, iter_input, rejects_table, write_json, write_table
+from wrl.io import DatasetWriter, input_rows, iter_input, rejects_table, write_json
 from wrl.requirements import MAX_BYTES_MAX, MAX_REQUIREMENTS_MAX, ParseLimits, parse_table, taxonomy
 from wrl.stage import (
     Context,
@@ -31,9 +30,8 @@ from wrl.stage import (
     ratio,
     rejects_summary,
     value_counts,
+    write_rejects,
 )
-
-PROGRESS_MIN_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -83,8 +81,7 @@ def run(cfg: ParseConfig, paths: Paths, ctx: Context) -> Report:
     rejects: list[pa.Table] = []
     rows_in = without_any = 0
     total = input_rows(source)
-    with DatasetWriter(out) as writer, tqdm(total=total, desc="parse", unit="rows", leave=False,
-                                           disable=not ctx.progress or (total or 0) < PROGRESS_MIN_ROWS) as bar:
+    with DatasetWriter(out) as writer, ctx.progress_bar("parse", total) as bar:
         for batch in iter_input(source, stage="parse"):
             table = batch.table
             rows_in += batch.rows_in
@@ -101,9 +98,7 @@ def run(cfg: ParseConfig, paths: Paths, ctx: Context) -> Report:
             if "gold_requirements" in parsed.column_names:
                 accuracy.add(parsed)
             bar.update(batch.rows_in)
-    rejected = pa.concat_tables([r.cast(rejects[0].schema) for r in rejects]).sort_by("row")
-    write_table(rejected, paths.rejects)
-    by_reason = Counter(value_counts(rejected["reason_kind"]))
+    by_reason = write_rejects(rejects, paths.rejects)
     n_requirements = sum(by_type.values())
     types = taxonomy()
     metrics: dict[str, object] = {
