@@ -522,11 +522,14 @@ def write_table(table: pa.Table, path: str | os.PathLike[str]) -> None:
         _write_to(table, tmp, fmt)
 
 
+# Parquet writer options of every artifact: zstd, statistics, the Arrow schema, no timestamps.
+_PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "store_schema": True}
+
+
 def _write_to(table: pa.Table, tmp: Path, fmt: str) -> None:
     """Write ``table`` to the temporary file ``tmp`` in format ``fmt`` (the options that make the bytes stable)."""
     if fmt == "parquet":
-        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True,
-                       store_schema=True)
+        pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, **_PARQUET_OPTIONS)
     elif fmt == "csv":
         for i, field in enumerate(table.schema):
             if pa.types.is_nested(field.type):
@@ -584,40 +587,38 @@ class DatasetWriter:
     def _flush(self, n: int) -> None:
         """Write the first ``n`` pending rows as one row group."""
         pending = pa.concat_tables(self._pending)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd", write_statistics=True,
-                                            store_schema=True)
-        self._writer.write_table(pending.slice(0, n), row_group_size=ROW_GROUP_SIZE)
+        self._parquet().write_table(pending.slice(0, n), row_group_size=ROW_GROUP_SIZE)
         rest = pending.slice(n)
         self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def _parquet(self) -> pq.ParquetWriter:
+        """The Parquet writer of the temporary file, opened on first use."""
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, **_PARQUET_OPTIONS)
+        return self._writer
 
     def __exit__(self, kind, error, trace) -> bool | None:
         try:
             if kind is None:
                 self._finish()
-        except BaseException as e:
+        except BaseException as e:  # the file stays unwritten: the temporary is removed below
+            kind, error, trace = type(e), e, e.__traceback__
+        finally:
             if self._writer is not None:
                 self._writer.close()
-            return self._atomic.__exit__(type(e), e, e.__traceback__)
-        if self._writer is not None:
-            self._writer.close()
         return self._atomic.__exit__(kind, error, trace)
 
     def _finish(self) -> None:
+        """Write what is pending (an empty table writes its schema, as ``write_table`` does)."""
         if self.schema is None:
             raise DatasetError(f"{self.path}: nothing written and no schema given")
         if self.format != "parquet":
             table = pa.concat_tables(self._pending) if self._pending else self.schema.empty_table()
             _write_to(table, self._tmp, self.format)
-            return
-        if self._pending_rows or self._writer is None:
-            if self._writer is None:
-                self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd", write_statistics=True,
-                                                store_schema=True)
-            if self._pending_rows:
-                self._flush(self._pending_rows)
-            elif self.rows == 0:
-                self._writer.write_table(self.schema.empty_table(), row_group_size=ROW_GROUP_SIZE)
+        elif self._pending_rows:
+            self._flush(self._pending_rows)
+        elif self.rows == 0:
+            self._parquet().write_table(self.schema.empty_table(), row_group_size=ROW_GROUP_SIZE)
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:
