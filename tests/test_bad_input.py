@@ -291,7 +291,7 @@ def test_a_bug_is_reported_as_an_internal_error_not_as_the_users_mistake(tmp_pat
     def broken(*args, **kwargs):
         raise KeyError("requirements")
 
-    monkeypatch.setattr(parse_stage, "parse_table", broken)
+    monkeypatch.setattr(parse_stage, "parse_new_ids", broken)
     inp = _jsonl(tmp_path / "in.jsonl", [{"id": "a", "prompt": "Write a poem. Do not use any commas."}])
     code, out = _wrl("parse", inp, tmp_path / "out.parquet")
     assert code == 70, out

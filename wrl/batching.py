@@ -1,8 +1,8 @@
 """Run a table-to-(output, rejects) function over a large table in chunks, with a progress bar.
 
 The engine works on whole Arrow tables; chunking only exists so that long inputs show progress.
-Row indices in the outputs are shifted back to the input's numbering, and duplicate ids are found
-over the whole table first, so chunking never changes a result.
+Row indices in the outputs are shifted back to the input's numbering, so chunking never changes a
+result.
 """
 
 from __future__ import annotations
@@ -31,13 +31,6 @@ def worker_threads(threads: int) -> int:
         print(f"warning: {threads} threads asked for, {cores} cores available: using {cores}", file=sys.stderr)
         return cores
     return threads
-
-
-def duplicate_mask(ids: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """True at every occurrence of an id after its first."""
-    index = pa.array(range(len(ids)), pa.int64())
-    firsts = pa.table({"id": ids, "i": index}).group_by("id", use_threads=False).aggregate([("i", "min")])
-    return pc.invert(pc.is_in(index, value_set=firsts["i_min"]))
 
 
 def run_chunked(

@@ -272,6 +272,38 @@ def drop_table(
     )
 
 
+class SeenIds:
+    """The ids met so far, across the tables of one dataset: a later row with the same id is a duplicate."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def repeated(self, ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """True at every id seen before (in an earlier table or earlier in this one)."""
+        mask = []
+        for i in ids.to_pylist():
+            mask.append(i in self._seen)
+            self._seen.add(i)
+        return pa.array(mask, pa.bool_())
+
+
+def parse_new_ids(
+    table: pa.Table, seen: SeenIds, *, limits: ParseLimits = ParseLimits(), threads: int = 0
+) -> tuple[pa.Table, pa.Table]:
+    """:func:`parse_table` on the rows whose id ``seen`` has not met yet; the others are rejected as
+    duplicates. ``table`` needs an ``id`` column; ``rejects.row`` indexes it, in row order."""
+    from wrl.io import REJECTS_SCHEMA, rejects_table
+
+    index = pa.array(range(table.num_rows), pa.int64())
+    dup = seen.repeated(table["id"])
+    dup_rejects = rejects_table(index.filter(dup), table["id"].filter(dup), "parse", "duplicate_id",
+                                "duplicate id: an earlier row has the same id")
+    keep = pc.invert(dup)
+    parsed, rejects = parse_table(table.filter(keep), limits=limits, threads=threads)
+    rejects = rejects.set_column(0, "row", pc.take(index.filter(keep), rejects["row"])).cast(REJECTS_SCHEMA)
+    return parsed, pa.concat_tables([dup_rejects, rejects]).sort_by("row")
+
+
 def parse_dataset(
     table: pa.Table, *, limits: ParseLimits = ParseLimits(), threads: int = 0, progress: bool = True
 ) -> tuple[pa.Table, pa.Table]:
@@ -280,23 +312,14 @@ def parse_dataset(
     Every input row ends up in exactly one of ``(parsed, rejects)``; ``rejects.row`` indexes the
     input table.
     """
-    from wrl.batching import duplicate_mask, run_chunked
-    from wrl.io import rejects_table
+    from wrl.batching import run_chunked
 
     table = _as_string_column(table, "id")
     if "id" not in table.column_names:
         table = table.append_column("id", pc.cast(pa.array(range(table.num_rows), pa.int64()), pa.string()))
-    index = pa.array(range(table.num_rows), pa.int64())
-    dup = duplicate_mask(table["id"])
-    dup_rejects = rejects_table(index.filter(dup), table["id"].filter(dup), "parse", "duplicate_id",
-                               "duplicate id: an earlier row has the same id")
-    unique = table.filter(pc.invert(dup))
-    unique_index = index.filter(pc.invert(dup))
-    parsed, rejects = run_chunked(lambda t: parse_table(t, limits=limits, threads=threads), unique,
-                                  stage="parse", desc="parse", row_column=None, progress=progress)
-    rejects = rejects.set_column(0, "row", pc.take(unique_index, rejects["row"]))
-    rejects = pa.concat_tables([dup_rejects, rejects]).sort_by("row")
-    return parsed, rejects
+    seen = SeenIds()
+    return run_chunked(lambda t: parse_new_ids(t, seen, limits=limits, threads=threads), table, stage="parse",
+                       desc="parse", row_column=None, progress=progress)
 
 
 def drop_dataset(

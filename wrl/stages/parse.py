@@ -2,7 +2,8 @@
 
 The input is read, parsed and written one row group at a time (:func:`wrl.io.iter_input`,
 :class:`wrl.io.DatasetWriter`), so peak memory does not grow with the input; ids are checked for
-duplicates across the whole file.
+duplicates across the whole file (:func:`wrl.requirements.parse_new_ids`), as
+:func:`wrl.parse_dataset` does for a table in memory.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pyarrow.compute as pc
 
 from wrl.batching import worker_threads
 from wrl.config import Section, param
-from wrl.io import DatasetWriter, input_rows, iter_input, rejects_table, write_json
-from wrl.requirements import MAX_BYTES_MAX, MAX_REQUIREMENTS_MAX, ParseLimits, parse_table, taxonomy
+from wrl.io import DatasetWriter, input_rows, iter_input, write_json
+from wrl.requirements import MAX_BYTES_MAX, MAX_REQUIREMENTS_MAX, ParseLimits, SeenIds, parse_new_ids, taxonomy
 from wrl.stage import (
     Context,
     Paths,
@@ -49,21 +50,6 @@ class ParseConfig(Section):
         return ParseLimits(max_bytes=self.max_bytes, max_requirements=self.max_requirements)
 
 
-class SeenIds:
-    """The ids met so far in a file, so a later row with the same id is rejected across batches."""
-
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-
-    def repeated(self, ids: pa.Array | pa.ChunkedArray) -> pa.Array:
-        """True at every id seen before (in an earlier batch or earlier in this one)."""
-        mask = []
-        for i in ids.to_pylist():
-            mask.append(i in self._seen)
-            self._seen.add(i)
-        return pa.array(mask, pa.bool_())
-
-
 def _rounded(scores: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in sorted(scores.items())}
 
@@ -85,13 +71,8 @@ def run(cfg: ParseConfig, paths: Paths, ctx: Context) -> Report:
         for batch in iter_input(source, stage="parse"):
             table = batch.table
             rows_in += batch.rows_in
-            dup = seen.repeated(table["id"])
-            index = pa.array(range(table.num_rows), pa.int64())
-            rejects.append(batch.merge(rejects_table(index.filter(dup), table["id"].filter(dup), "parse",
-                                                     "duplicate_id", "duplicate id: an earlier row has the same id")))
-            keep = pc.invert(dup)
-            parsed, bad = parse_table(table.filter(keep), limits=cfg.limits(), threads=threads)
-            rejects.append(batch.renumber(bad.set_column(0, "row", pc.take(index.filter(keep), bad["row"]))))
+            parsed, bad = parse_new_ids(table, seen, limits=cfg.limits(), threads=threads)
+            rejects.append(batch.merge(bad))
             writer.write(parsed)
             by_type.update(value_counts(parsed["requirements"].combine_chunks().flatten().field("type")))
             without_any += pc.sum(pc.equal(parsed["n_requirements"], 0)).as_py() or 0
