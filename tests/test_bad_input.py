@@ -299,3 +299,8 @@ def test_a_bug_is_reported_as_an_internal_error_not_as_the_users_mistake(tmp_pat
     assert "please report it" in out and "Traceback" not in out
     assert not (tmp_path / "out.parquet").exists()  # nothing half-written
     assert issubclass(wrl.InternalError, wrl.WrlError) and not issubclass(wrl.InternalError, wrl.DatasetError)
+
+
+def test_drop_of_a_file_that_is_not_parse_output_names_the_missing_column(tmp_path):
+    inp = _jsonl(tmp_path / "instructions.jsonl", [{"id": "a", "prompt": "Write a poem. Do not use any commas."}])
+    assert 'missing column "requirements"' in _error("drop", inp, tmp_path / "variants.parquet")

@@ -119,7 +119,6 @@ def run(cfg: DropConfig, paths: Paths, ctx: Context) -> Report:
                 rows_in += batch.rows_in
                 rejects.append(batch.rejects)
                 instructions += parsed.num_rows
-                passthrough += pc.sum(pc.equal(parsed["n_requirements"], 0)).as_py() or 0
                 is_test = _is_test(parsed)
                 index = pa.array(range(parsed.num_rows), pa.int64())
                 for mask, settings, target in ((pc.invert(is_test), cfg.train_settings(), writer),
@@ -139,6 +138,9 @@ def run(cfg: DropConfig, paths: Paths, ctx: Context) -> Report:
                         offered += _type_counts(_types_of(part).take(pc.index_in(train["id"], part["id"])))
                         dropped += _type_counts(train["dropped_types"])
                         train_variants += train.num_rows
+                # After the engine checked the requirements column (a file that is not parse output is
+                # an error naming the column, not a crash here).
+                passthrough += pc.sum(pc.equal(pc.list_value_length(parsed["requirements"]), 0)).as_py() or 0
                 bar.update(batch.rows_in)
             if test_writer.schema is None:
                 test_writer.schema = writer.schema
