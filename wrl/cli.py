@@ -142,9 +142,9 @@ def _stage_command(spec: Stage) -> click.Command:
         paths = [kwargs.pop(p.name) for p in ports]
         outputs = tuple(paths[len(spec.inputs):])
         cfg = _build_config(spec.config, params_file, kwargs)
-        _run(spec, cfg, Paths(tuple(paths[:len(spec.inputs)]), outputs,
-                              _rejects_path(outputs[0], rejects_out) if spec.rejects else None, metrics_out,
-                              tuple(plots_out or ())), threads)
+        _run(spec, cfg, spec.paths(tuple(paths[:len(spec.inputs)]), outputs,
+                                   _rejects_path(outputs[0], rejects_out) if spec.rejects else None, metrics_out,
+                                   tuple(plots_out or ())), threads)
 
     for port in reversed(ports):
         command = click.argument(port.name, type=click.Path(path_type=Path))(command)

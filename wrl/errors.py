@@ -11,6 +11,8 @@ catch :class:`WrlError` alone and print it as one ``error:`` line (exit status 2
 - :class:`InvalidConfigError`: a setting is out of range; :class:`ParamsError` names the
   ``params.yaml`` key.
 - :class:`DatasetError`: a file is missing, truncated, corrupt, unwritable or of an unknown format.
+- :class:`ModelError`: a model cannot be found or loaded, a backend is not installed, a model
+  server refuses or answers garbage.
 - :class:`InternalError`: a bug in wrl (a caught engine panic); the message asks for a report.
 """
 
@@ -31,6 +33,7 @@ __all__ = [
     "InvalidConfigError",
     "InvalidInstructionError",
     "InvalidRequirementsError",
+    "ModelError",
     "ParamsError",
     "UnknownInstructionIdError",
     "WrlError",
@@ -44,3 +47,8 @@ class DatasetError(WrlError):
 
 class ParamsError(InvalidConfigError):
     """A key or value of ``params.yaml`` is invalid. The message names the key and what is valid."""
+
+
+class ModelError(WrlError):
+    """A model path or id cannot be found or loaded, an optional backend is not installed, or a model server
+    times out, refuses or answers something that is not what was asked. Names the model or the server."""

@@ -21,6 +21,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -456,12 +457,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _remove_stale_temporaries(path: Path) -> None:
-    """Delete temporary files of earlier writes of ``path`` whose process is gone (a kill -9)."""
+    """Delete temporary files (or directories) of earlier writes of ``path`` whose process is gone (a kill -9)."""
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^.]+\.tmp$")
     for other in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         m = pattern.match(other.name)
         if m is None or (int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1)))):
-            other.unlink(missing_ok=True)
+            if other.is_dir() and not other.is_symlink():
+                shutil.rmtree(other, ignore_errors=True)
+            else:
+                other.unlink(missing_ok=True)
 
 
 def _write_error(path: Path, e: OSError) -> DatasetError:
@@ -479,14 +483,53 @@ def _temporary_beside(path: Path) -> str:
     return tmp
 
 
-def check_output(path: str | os.PathLike[str], *, dataset: bool = True) -> None:
-    """Fail now, before any work, if ``path`` cannot be written (or, for a dataset, has an unknown extension)."""
+def check_output(path: str | os.PathLike[str], *, dataset: bool = True, directory: bool = False) -> None:
+    """Fail now, before any work, if ``path`` cannot be written (or, for a dataset, has an unknown extension).
+
+    A ``directory`` output (a model, a set of shards) must not be an existing file.
+    """
     path = Path(path)
-    if dataset:
-        file_format(path)
-    if path.is_dir():
-        raise DatasetError(f"{path}: cannot write: is a directory")
+    if directory:
+        if path.exists() and not path.is_dir():
+            raise DatasetError(f"{path}: cannot write: is a file, not a directory")
+    else:
+        if dataset:
+            file_format(path)
+        if path.is_dir():
+            raise DatasetError(f"{path}: cannot write: is a directory")
     os.unlink(_temporary_beside(path))
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    A model directory half-written by a killed run is never taken for a finished one: the old
+    directory (if any) stays until the new one is complete, and leftovers of killed runs are
+    removed by the next successful write.
+    """
+    path = Path(path)
+    tmp = Path(_temporary_beside(path))
+    tmp.unlink()
+    tmp.mkdir()
+    try:
+        yield tmp
+        for sub in (tmp, *tmp.rglob("*")):  # the usual permissions, not mkstemp's 0600
+            os.chmod(sub, (0o777 if sub.is_dir() else 0o666) & ~_umask())
+        if path.exists():
+            old = Path(_temporary_beside(path))
+            old.unlink()
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise _write_error(path, e) from None
+        raise
+    _remove_stale_temporaries(path)
 
 
 @contextmanager

@@ -49,10 +49,13 @@ class Port:
     Attributes:
         name: the argument's name (``instructions``, ``parsed``) as the CLI shows it.
         help: what the file holds.
+        directory: a directory (a model, a set of shards), written with
+            :func:`wrl.io.atomic_directory`, rather than one file.
     """
 
     name: str
     help: str
+    directory: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,13 @@ class Paths:
     rejects: Path | None = None
     metrics: Path | None = None
     plots: tuple[Path, ...] = ()
+    directories: frozenset[Path] = frozenset()
 
     def check_outputs(self) -> None:
         """Fail before any work if an output cannot be written."""
         for path in (*self.outputs, self.rejects):
             if path is not None:
-                check_output(path)
+                check_output(path, directory=path in self.directories)
         for path in (self.metrics, *self.plots):
             if path is not None:
                 check_output(path, dataset=False)
@@ -151,6 +155,12 @@ class Stage:
     rejects: bool = True
     views: tuple[View, ...] = ()
 
+    def paths(self, inputs: tuple[Path, ...], outputs: tuple[Path, ...], rejects: Path | None, metrics: Path | None,
+              plots: tuple[Path, ...] = ()) -> Paths:
+        """The :class:`Paths` of one run of this stage (which outputs are directories comes from the ports)."""
+        return Paths(inputs, outputs, rejects if self.rejects else None, metrics, plots,
+                     frozenset(p for port, p in zip(self.outputs, outputs, strict=True) if port.directory))
+
     @property
     def description(self) -> str:
         """The first line of ``run``'s docstring, for ``--help``."""
@@ -223,17 +233,6 @@ def ordered(counts: Counter | dict[str, int], order: Iterable[str]) -> dict[str,
     return {k: counts[k] for k in known + sorted(set(counts) - set(known))}
 
 
-def by_family(type_counts: Counter | dict[str, int]) -> dict[str, int]:
-    """Per-type counts summed per taxonomy family (8 columns in ``dvc metrics show`` instead of 29)."""
-    from wrl.requirements import taxonomy
-
-    types = taxonomy()
-    families: Counter = Counter()
-    for t, n in type_counts.items():
-        families[types[t].family if t in types else "unknown"] += n
-    return dict(sorted(families.items()))
-
-
 def write_rejects(parts: list[pa.Table], path: Path | None) -> Counter:
     """Write a run's rejected rows, in row order, to ``path`` (if given); returns their counts by reason."""
     rejected = pa.concat_tables([p.cast(REJECTS_SCHEMA) for p in parts]).sort_by("row") if parts \
@@ -289,9 +288,9 @@ def pipeline_main(name: str, argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         cfg = getattr(load_params(args.params), name)
-        paths = Paths(tuple(getattr(args, p.name) for p in spec.inputs),
-                      tuple(getattr(args, p.name) for p in spec.outputs),
-                      args.rejects if spec.rejects else None, args.metrics, tuple(getattr(args, "plots", None) or ()))
+        paths = spec.paths(tuple(getattr(args, p.name) for p in spec.inputs),
+                           tuple(getattr(args, p.name) for p in spec.outputs),
+                           getattr(args, "rejects", None), args.metrics, tuple(getattr(args, "plots", None) or ()))
         paths.check_outputs()
         report = spec.run(cfg, paths, Context(threads=args.threads))
     except ParamsError as e:

@@ -23,7 +23,15 @@ import pyarrow.parquet as pq
 from wrl.batching import worker_threads
 from wrl.config import Section, param
 from wrl.io import ROW_GROUP_SIZE, DatasetWriter, input_rows, iter_input, write_json
-from wrl.requirements import MAX_REQUIREMENTS_MAX, MAX_VARIANTS_MAX, SEED_MAX, DropSettings, drop_dataset, taxonomy
+from wrl.requirements import (
+    MAX_REQUIREMENTS_MAX,
+    MAX_VARIANTS_MAX,
+    SEED_MAX,
+    DropSettings,
+    by_family,
+    drop_dataset,
+    taxonomy,
+)
 from wrl.stage import (
     Context,
     Paths,
@@ -31,7 +39,6 @@ from wrl.stage import (
     Report,
     Stage,
     View,
-    by_family,
     ordered,
     ratio,
     rejects_summary,

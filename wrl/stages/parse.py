@@ -18,7 +18,15 @@ import pyarrow.compute as pc
 from wrl.batching import worker_threads
 from wrl.config import Section, param
 from wrl.io import DatasetWriter, input_rows, iter_input, write_json
-from wrl.requirements import MAX_BYTES_MAX, MAX_REQUIREMENTS_MAX, ParseLimits, SeenIds, parse_new_ids, taxonomy
+from wrl.requirements import (
+    MAX_BYTES_MAX,
+    MAX_REQUIREMENTS_MAX,
+    ParseLimits,
+    SeenIds,
+    by_family,
+    parse_new_ids,
+    taxonomy,
+)
 from wrl.stage import (
     Context,
     Paths,
@@ -26,7 +34,6 @@ from wrl.stage import (
     Report,
     Stage,
     View,
-    by_family,
     ordered,
     ratio,
     rejects_summary,
