@@ -339,7 +339,18 @@ def test_reruns_are_byte_identical(tmp_path):
         assert (first.root / f).read_bytes() == (third.root / f).read_bytes(), f
 
 
-def test_sql_views(tmp_path):
+def test_a_response_the_verifiers_refuse_leaves_its_examples_unchecked(tmp_path):
+    huge = "the rain falls " * 80_000  # over the verifiers' 1 MiB
+    out = run_stage(tmp_path, rollout_rows(responses={("a", 0, 0): huge}), balance=False)
+    refused = [e for e in out.examples() if e["variant_id"] == "a:0" and e["sample"] == 0]
+    assert len(refused) == 2 and all(e["verifier"] is None for e in refused)
+    assert out.metrics["verifier"]["responses_refused"] == {"invalid_response": 1}
+    assert out.metrics["verifier"]["unchecked"] == 2 and out.metrics["rejects"]["total"] == 0
+
+
+def test_sql_views_and_the_documented_queries(tmp_path):
+    import re
+
     from wrl import sql as wsql
 
     out = run_stage(tmp_path)
@@ -348,6 +359,10 @@ def test_sql_views(tmp_path):
     assert con.sql("SELECT count(*) FROM rm_pairs").fetchall()[0][0] == out.pairwise.num_rows
     by_label = dict(con.sql("SELECT label, count(*) FROM rm_examples GROUP BY label").fetchall())
     assert by_label == {0: 24, 1: 24}
+    queries = re.findall(r"```sql\n(.*?)```", (REPO / "docs/reward-model-data.md").read_text(), flags=re.S)
+    assert len(queries) >= 4
+    for query in queries:
+        assert con.sql(query).fetchall(), query
 
 
 # --- through the DVC script -----------------------------------------------------------------------
