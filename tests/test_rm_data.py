@@ -166,17 +166,17 @@ def test_verifier_contradictions_are_removed_and_counted_by_type(tmp_path):
     assert "c:1:0:r1" in ids and "c:1:0:r2" in ids  # the tone example stays; no_commas agreed
     v = out.metrics["verifier"]
     assert v["contradicted"] == v["removed"] == 4 and out.metrics["examples"]["removed_by_verifier"] == 4
-    nc, lc = v["by_type"]["no_commas"], v["by_type"]["lowercase"]
+    plot = {r["type"]: r for r in out.plot}  # every count behind the metrics' follow rates
+    assert set(plot) == set(v["by_type"]) == {"no_commas", "lowercase"}  # nothing checks the tone
+    nc, lc = plot["no_commas"], plot["lowercase"]
     assert (nc["kept_violated"], nc["dropped_followed"], lc["kept_violated"], lc["dropped_followed"]) == (1, 1, 1, 1)
     # no_commas: a, b and c each have 8 responses; kept in half of them
     assert (nc["checked"], nc["checked_kept"], nc["checked_dropped"]) == (24, 12, 12)
     assert nc["follow_rate_kept"] == round(11 / 12, 6) and nc["follow_rate_dropped"] == round(1 / 12, 6)
-    assert (lc["checked"], lc["follow_rate_kept"], lc["follow_rate_dropped"]) == (16, 0.875, 0.125)
-    assert "tone" not in v["by_type"]
-    plot = {r["type"]: r for r in out.plot}
-    assert set(plot) == {"no_commas", "lowercase"}
-    assert plot["lowercase"] == {"type": "lowercase", "follow_rate_kept": 0.875, "follow_rate_dropped": 0.125,
-                                 "checked": 16, "checked_kept": 8, "checked_dropped": 8}
+    assert v["by_type"]["lowercase"] == {"checked": 16, "contradicted": 2, "follow_rate_kept": 0.875,
+                                         "follow_rate_dropped": 0.125}
+    assert {k: lc[k] for k in ("checked_kept", "checked_dropped", "removed")} == \
+        {"checked_kept": 8, "checked_dropped": 8, "removed": 2}
     # verify_labels: false keeps them (and still counts them)
     kept = run_stage(tmp_path / "keep", rollout_rows(responses=overrides), balance=False, verify_labels=False)
     assert removed <= set(kept.pointwise["example_id"].to_pylist())
@@ -206,7 +206,8 @@ def test_balance_downsamples_the_majority_within_each_split_and_type(tmp_path):
     assert b["removed"] == out.metrics["examples"]["removed_by_balance"] == 8
     assert out.metrics["examples"]["total"] == unbalanced.metrics["examples"]["total"] - 8
     for typ, entry in out.metrics["by_type"].items():
-        assert entry["label_0"] == entry["label_1"] and entry["positive_rate"] == 0.5, typ
+        assert entry["positive_rate"] == 0.5, typ
+    assert out.metrics["by_type"]["no_commas"]["examples"] == 4 + 8  # train (a) and test (c), over the splits
     # which majority examples survive depends on the seed, and only on it
     picks = {seed: set(run_stage(tmp_path / f"s{seed}", rollout_rows(variants), seed=seed)
                        .pointwise["example_id"].to_pylist()) for seed in range(6)}
@@ -258,7 +259,8 @@ def test_pairs_follow_the_verifier_filter(tmp_path):
     out = run_stage(tmp_path, rollout_rows(responses=overrides), max_pairs_per_requirement=100)
     a = [p for p in out.pairwise.to_pylist() if p["id"] == "a"]
     assert {p["requirement_id"] for p in a} == {"r2"}  # lowercase still pairs: the overrides are lowercase
-    assert out.metrics["pairs"]["by_type"]["no_commas"] == {"pairs": 8, "removed_by_verifier": 4}
+    no_commas = next(r for r in out.plot if r["type"] == "no_commas")
+    assert (no_commas["pairs"], no_commas["pairs_removed_by_verifier"]) == (8, 4)
     assert out.metrics["pairs"]["removed_by_verifier"] == 4
     assert all("," not in p["chosen"] for p in out.pairwise.to_pylist() if p["type"] == "no_commas")
 

@@ -555,16 +555,19 @@ def run(cfg: RmDataConfig, paths: Paths, ctx: Context) -> Report:
     write_table(pairs, pairwise_out)
     by_reason = write_rejects(rejects, paths.rejects)
 
-    truncated = pc.equal(rows["finish_reason"], "length")
-    by_type_verifier = verifier_by_type(generated, cfg.verify_labels)
+    checks = verifier_by_type(generated, cfg.verify_labels)
     n_wrong = pc.sum(wrong).as_py() or 0
+    n_checked = sum(t["checked"] for t in checks.values())
     removed_by_verifier = n_wrong if cfg.verify_labels else 0
+    removed_by_balance = sum(downsampled.values()) + sum(single_label.values())
     types = taxonomy()
+    # Per type, the metrics keep the headline figures (dvc metrics show gets one column per key);
+    # the plot file has every count behind them.
     metrics = {
         "responses": {
             "rows_in": rows_in,
             "used": rows.num_rows,
-            "truncated": pc.sum(truncated).as_py() or 0,
+            "truncated": pc.sum(pc.equal(rows["finish_reason"], "length")).as_py() or 0,
             "without_requirements": pc.sum(pc.equal(pc.list_value_length(pc.take(parsed["requirements"], index)),
                                                     0)).as_py() or 0,
         },
@@ -572,26 +575,27 @@ def run(cfg: RmDataConfig, paths: Paths, ctx: Context) -> Report:
         "examples": {
             "generated": generated.num_rows,
             "removed_by_verifier": removed_by_verifier,
-            "removed_by_balance": sum(downsampled.values()) + sum(single_label.values()),
+            "removed_by_balance": removed_by_balance,
             "total": pointwise.num_rows,
             "truncated": pc.sum(pc.equal(pointwise["finish_reason"], "length")).as_py() or 0,
             "by_label": {str(k[0]): v for k, v in sorted(_counts(pointwise, ["label"]).items())},
             "by_split": ordered(_by_label(pointwise, "split"), SPLITS),
         },
-        "by_type": _by_label(pointwise, "type"),
+        "by_type": {t: {"examples": v["examples"], "positive_rate": v["positive_rate"]}
+                    for t, v in ordered(_by_label(pointwise, "type"), types).items()},
         "verifier": {
             "verify_labels": cfg.verify_labels,
-            "checked": sum(t["checked"] for t in by_type_verifier.values()),
+            "checked": n_checked,
             "contradicted": n_wrong,
             "removed": removed_by_verifier,
-            "unchecked": (pc.sum(generated["verifiable"]).as_py() or 0)
-            - sum(t["checked"] for t in by_type_verifier.values()),
+            "unchecked": (pc.sum(generated["verifiable"]).as_py() or 0) - n_checked,
             "responses_refused": dict(sorted(refused.items())),
-            "by_type": by_type_verifier,
+            "by_type": {t: {k: v[k] for k in ("checked", "contradicted", "follow_rate_kept", "follow_rate_dropped")}
+                        for t, v in checks.items()},
         },
         "balance": {
             "balance": cfg.balance,
-            "removed": sum(downsampled.values()) + sum(single_label.values()),
+            "removed": removed_by_balance,
             "by_type": {t: {"downsampled": downsampled.get(t, 0), "single_label": single_label.get(t, 0)}
                         for t in ordered(downsampled + single_label, types)},
         },
@@ -600,25 +604,21 @@ def run(cfg: RmDataConfig, paths: Paths, ctx: Context) -> Report:
             "total": pairs.num_rows,
             "by_split": ordered(Counter(pairs["split"].to_pylist()), SPLITS),
             "removed_by_verifier": sum(pairs_removed.values()),
-            "by_type": {t: {"pairs": made.get(t, 0), "removed_by_verifier": pairs_removed.get(t, 0)}
-                        for t in ordered(made + pairs_removed, types)},
         },
     }
     if paths.metrics is not None:
         write_json({STAGE_NAME: metrics}, paths.metrics)
     if paths.plots:
-        write_json([{"type": t, "follow_rate_kept": v["follow_rate_kept"],
-                     "follow_rate_dropped": v["follow_rate_dropped"], "checked": v["checked"],
-                     "checked_kept": v["checked_kept"], "checked_dropped": v["checked_dropped"]}
-                    for t, v in by_type_verifier.items()], paths.plots[0])
+        write_json([{"type": t, **v, "pairs": made.get(t, 0), "pairs_removed_by_verifier": pairs_removed.get(t, 0)}
+                    for t, v in checks.items()], paths.plots[0])
     return Report(
         STAGE_NAME, rows_in, rows.num_rows, by_reason, paths.outputs, paths.rejects,
         lines=[f"pointwise examples: {pointwise.num_rows:,} of {generated.num_rows:,} (verifier "
                f"{'removed' if cfg.verify_labels else 'contradicted, kept'} {n_wrong:,}; balancing removed "
-               f"{metrics['balance']['removed']:,}); pairs: {pairs.num_rows:,}; truncated responses: "
+               f"{removed_by_balance:,}); pairs: {pairs.num_rows:,}; truncated responses: "
                f"{metrics['responses']['truncated']:,}"],
-        counts=[("verifier contradictions by type", Counter({t: v["contradicted"] for t, v in
-                                                             by_type_verifier.items() if v["contradicted"]}))],
+        counts=[("verifier contradictions by type", Counter({t: v["contradicted"] for t, v in checks.items()
+                                                             if v["contradicted"]}))],
     )
 
 
