@@ -320,7 +320,7 @@ def pointwise_examples(rows: pa.Table, parsed: pa.Table, index: pa.Array) -> pa.
     take = rows.take(parent)
     response = take["response"]
     examples = pa.table({
-        "example_id": _keys(take["variant_id"], take["sample"], rid),
+        "example_id": pc.binary_join_element_wise(take["variant_id"], pc.cast(take["sample"], pa.string()), rid, ":"),
         "id": take["id"],
         "variant_id": take["variant_id"],
         "sample": take["sample"],
@@ -340,7 +340,6 @@ def pointwise_examples(rows: pa.Table, parsed: pa.Table, index: pa.Array) -> pa.
         "finish_reason": take["finish_reason"],
         "response_chars": pc.cast(pc.utf8_length(response), pa.int32()),
     })
-    examples = examples.set_column(0, "example_id", pc.replace_substring(examples["example_id"], "\x1f", ":"))
     rank = pc.index_in(examples["split"], pa.array(SPLITS))
     order = pc.sort_indices(pa.table({"rank": rank, "pos": pa.array(range(len(flat)), pa.int64())}),
                             sort_keys=[("rank", "ascending"), ("pos", "ascending")])
