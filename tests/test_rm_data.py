@@ -98,7 +98,7 @@ class Run:
         self.root, self.report = root, report
         self.pointwise = pq.read_table(root / "data/rm/pointwise.parquet")
         self.pairwise = pq.read_table(root / "data/rm/pairwise.parquet")
-        self.rejects = pq.read_table(root / "data/rm/rejects.parquet")
+        self.rejects = pq.read_table(root / "data/rm.rejects.parquet")
         self.metrics = json.loads((root / "metrics/rm_data.json").read_text())["rm_data"]
         self.plot = json.loads((root / "plots/rm_follow_rate.json").read_text())
 
@@ -112,7 +112,7 @@ def run_stage(root: Path, rows: list[dict] | None = None, parsed: pa.Table | Non
     pq.write_table(make_parsed() if parsed is None else parsed, root / "data/parsed.parquet")
     paths = STAGE.paths((root / "data/rollouts", root / "data/parsed.parquet"),
                         (root / "data/rm/pointwise.parquet", root / "data/rm/pairwise.parquet"),
-                        root / "data/rm/rejects.parquet", root / "metrics/rm_data.json",
+                        root / "data/rm.rejects.parquet", root / "metrics/rm_data.json",
                         (root / "plots/rm_follow_rate.json",))
     paths.check_outputs()
     report = STAGE.run(RmDataConfig(**cfg), paths, Context(progress=False))
@@ -328,7 +328,7 @@ def test_no_instruction_is_in_two_splits(tmp_path):
 
 def test_reruns_are_byte_identical(tmp_path):
     rows = rollout_rows(responses={("a", 0, 0): "The rain, it falls"})
-    files = ("data/rm/pointwise.parquet", "data/rm/pairwise.parquet", "data/rm/rejects.parquet",
+    files = ("data/rm/pointwise.parquet", "data/rm/pairwise.parquet", "data/rm.rejects.parquet",
              "metrics/rm_data.json", "plots/rm_follow_rate.json")
     first = run_stage(tmp_path / "one", rows + [dict(rows[0], id="nope")])
     second = run_stage(tmp_path / "two", rows + [dict(rows[0], id="nope")])
@@ -374,7 +374,7 @@ def _script(root: Path, rollouts: str = "data/rollouts") -> subprocess.Completed
     env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
     return subprocess.run([sys.executable, str(REPO / "pipeline/rm_data.py"), rollouts, "data/parsed.parquet",
                            "data/rm/pointwise.parquet", "data/rm/pairwise.parquet", "--rejects",
-                           "data/rm/rejects.parquet", "--metrics", "metrics/rm_data.json", "--plots",
+                           "data/rm.rejects.parquet", "--metrics", "metrics/rm_data.json", "--plots",
                            "plots/rm_follow_rate.json", "--params", str(REPO / "params.yaml")],
                           cwd=root, env=env, capture_output=True, text=True)
 
@@ -415,6 +415,6 @@ def test_bad_rollouts_are_one_error_line_and_exit_2(tmp_path, case):
                 "shard-00001.parquet: cannot read parquet", "no_shards": "no rollout shards",
                 "not_rollouts": "no column 'variant_id'"}[case]
     assert expected in lines[0]
-    for out in ("data/rm/pointwise.parquet", "data/rm/pairwise.parquet", "data/rm/rejects.parquet",
+    for out in ("data/rm/pointwise.parquet", "data/rm/pairwise.parquet", "data/rm.rejects.parquet",
                 "metrics/rm_data.json"):
         assert not (tmp_path / out).exists(), out

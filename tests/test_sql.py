@@ -40,7 +40,8 @@ def test_every_view_reads_an_output_of_dvc_yaml():
 
 def test_views_over_the_built_pipeline(built_project):
     con = wsql.connect(built_project)
-    assert all(wsql.available(built_project).values())
+    built = {"data", "parse", "drop"}  # built_project runs `dvc repro drop`
+    assert all(ok for name, ok in wsql.available(built_project).items() if wsql.VIEWS[name].stage in built)
     n_instructions, n_reqs = con.sql("SELECT count(*), sum(n_requirements) FROM instructions").fetchall()[0]
     assert n_instructions == pq.read_metadata(built_project / "data/parsed.parquet").num_rows
     assert con.sql("SELECT count(*) FROM requirements").fetchall()[0][0] == n_reqs

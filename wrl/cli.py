@@ -36,6 +36,8 @@ def _option_type(tp: Any, meta: dict) -> click.ParamType:
     if tp in (int, float):
         kind = click.FloatRange if tp is float else click.IntRange
         return kind(min=meta.get("min"), max=meta.get("max"))
+    if tp is bool:
+        return click.BOOL
     return click.STRING
 
 
