@@ -483,3 +483,19 @@ def test_rollouts_sql_view(tmp_path, tiny_decoder):
     con = connect(tmp_path)
     (n, splits), = con.sql("SELECT count(*), count(DISTINCT split) FROM rollouts").fetchall()
     assert n == 16 and splits == 3
+
+
+def test_wrl_rollout_command(tmp_path, tiny_decoder):
+    from click.testing import CliRunner
+
+    from wrl.cli import main
+
+    variants = write_variants(tmp_path / "variants.parquet")
+    result = CliRunner().invoke(main, ["rollout", str(variants), str(tmp_path / "rollouts"), "--model",
+                                       str(tiny_decoder), "--max-new-tokens", "4", "--instructions-train", "2",
+                                       "--instructions-dev", "0", "--instructions-test", "1", "--temperature", "0"])
+    assert result.exit_code == 0, result.output
+    assert "rollout: rows in 7 = out 7 + rejected 0" in result.output
+    assert pq.read_table(tmp_path / "rollouts.rejects.parquet").num_rows == 0  # DIR.rejects.parquet by default
+    assert {r["temperature"] for p in (tmp_path / "rollouts").glob("*.parquet") for r in pq.read_table(p).to_pylist()} \
+        == {0.0}

@@ -91,7 +91,8 @@ def _build_config(section: type[Section], params_file: Path | None, given: dict[
 
 
 def _rejects_path(out: Path, given: Path | None) -> Path:
-    return given or out.with_name(f"{out.stem}.rejects{out.suffix}")
+    """``--rejects`` or ``OUT.rejects.EXT`` beside the first output (``DIR.rejects.parquet`` for a directory)."""
+    return given or out.with_name(f"{out.stem}.rejects{out.suffix or '.parquet'}")
 
 
 def _run(spec: Stage, cfg: Section, paths: Paths, threads: int) -> None:
