@@ -497,5 +497,5 @@ def test_wrl_rollout_command(tmp_path, tiny_decoder):
     assert result.exit_code == 0, result.output
     assert "rollout: rows in 7 = out 7 + rejected 0" in result.output
     assert pq.read_table(tmp_path / "rollouts.rejects.parquet").num_rows == 0  # DIR.rejects.parquet by default
-    assert {r["temperature"] for p in (tmp_path / "rollouts").glob("*.parquet") for r in pq.read_table(p).to_pylist()} \
-        == {0.0}
+    shards = sorted((tmp_path / "rollouts").glob("*.parquet"))
+    assert {t for p in shards for t in pq.read_table(p)["temperature"].to_pylist()} == {0.0}

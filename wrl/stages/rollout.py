@@ -134,7 +134,7 @@ class RolloutConfig(Section):
     top_p: float = param(0.95, "Nucleus sampling mass (with temperature > 0).", min=0.0, max=1.0)
     seed: int = param(0, "Seed of the instruction picks and of generation (each shard's seed derives from it and "
                       "the shard's index).", min=0, max=SEED_MAX)
-    batch_size: int = param(16, "Prompts per generation batch (transformers); larger is faster until memory "
+    batch_size: int = param(32, "Prompts per generation batch (transformers); larger is faster until memory "
                             "runs out. Part of the fingerprint: batching changes the arithmetic.", min=1, max=65536)
     shard_size: int = param(64, "Responses per output shard: the unit of resume.", min=1, max=10**7)
     dtype: str = param("auto", "Weights dtype: auto (as saved), float32, bfloat16, float16.", choices=DTYPES)
@@ -278,8 +278,8 @@ def _shard_table(shard: Shard, rows: list[dict[str, Any]], completions: list[Com
 # --- the stage ------------------------------------------------------------------------------------
 
 
-def _load_variants(source: Path) -> tuple[pa.Table, pa.Array, pa.Table, int]:
-    """The variants table, its rows' numbers in the file, the unreadable rows and the file's row count."""
+def _load_variants(source: Path) -> tuple[pa.Table, pa.Array, pa.Table]:
+    """The variants table, its rows' numbers in the file, and the rows that could not be read."""
     batch = read_input(source, stage="rollout")
     table = batch.table
     missing = [c for c in REQUIRED if c not in table.column_names]
@@ -289,7 +289,7 @@ def _load_variants(source: Path) -> tuple[pa.Table, pa.Array, pa.Table, int]:
     for name in ("category", "language"):
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
-    return table, batch.rows, batch.rejects, batch.rows_in
+    return table, batch.rows, batch.rejects
 
 
 def _metrics(tables: list[pa.Table], selected: dict[str, Counter], by_reason: Counter, shards: int) -> dict:
@@ -319,7 +319,7 @@ def run(cfg: RolloutConfig, paths: Paths, ctx: Context) -> Report:
     """Generate responses for the selected variants, shard by shard (resumable), with rejects and metrics."""
     (source,) = paths.inputs
     (out,) = paths.outputs
-    table, file_rows, unreadable, _ = _load_variants(source)
+    table, file_rows, unreadable = _load_variants(source)
     picked = select(table, cfg)
     sub = table.take(pa.array(picked, pa.int64())).select(list(CARRIED))
     rows = sub.to_pylist()
