@@ -235,3 +235,30 @@ def tiny_decoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_models import build_decoder
 
     return build_decoder(tmp_path_factory.mktemp("tiny") / "decoder")
+
+
+@pytest.fixture(scope="session")
+def tiny_reward_model(tiny_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained-looking pointwise reward model: the tiny encoder with a 2-label head (random, seeded, saved),
+    its tokenizer and ``wrl_reward_model.json`` (max_length 64), so it loads and scores deterministically; float64
+    weights (loaded as saved, ``dtype="auto"``)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from wrl.reward_model import RewardModelSettings
+
+    out = tmp_path_factory.mktemp("tiny") / "reward_model"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_encoder, num_labels=2)
+    with torch.no_grad():  # a large head centred on the mean text: different texts get clearly different scores
+        model.classifier.weight.normal_(0.0, 200.0)
+        words = tokenizer(["write a poem about rain", "the city and the river", "hello world"], return_tensors="pt",
+                          padding=True)
+        model.classifier.bias.copy_(-model.classifier.weight @ model.bert(**words).pooler_output.mean(0))
+    # float64, so that scores do not depend on which pairs share a batch (float32 rounding differs with the padded
+    # shape, and the large head would magnify it past the tests' 1e-6)
+    model.to(torch.float64).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    RewardModelSettings(objective="pointwise", max_length=64, backbone=str(tiny_encoder)).save(out)
+    return out
