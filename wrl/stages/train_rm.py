@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from wrl.batching import worker_threads
 from wrl.config import Section, as_dict, param, wrapped
-from wrl.errors import DatasetError, ModelError, ParamsError
+from wrl.errors import DatasetError, InvalidConfigError, ModelError, ParamsError
 from wrl.io import atomic_directory, read_input, rejects_table, write_json, write_table
 from wrl.launch import LaunchConfig, rank, relaunch, under_launcher, world_size
 from wrl.models import load_tokenizer, resolve
@@ -84,7 +84,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "save_total_limit": 1,
     "dataloader_num_workers": 0,
     "bf16": False,
-    "gradient_checkpointing": False,
+    "activation_checkpointing": False,
 }
 #: Set by the stage itself (a key given in ``train_rm.trainer`` too is an error).
 FIXED_ARGS = ("output_dir", "seed", "report_to", "per_device_eval_batch_size", "eval_strategy")  # seed: train_rm.seed
@@ -149,7 +149,7 @@ class TrainRMConfig(Section):
                       "baseline.", min=0, max=2**32 - 1)
     trainer: dict = param(dict(TRAINER_DEFAULTS), "TrainingArguments (RewardConfig for pairwise) passed through: "
                           "num_train_epochs, per_device_train_batch_size, learning_rate, warmup_steps, "
-                          "weight_decay, save_steps, logging_steps, eval_steps, bf16, gradient_checkpointing, ... "
+                          "weight_decay, save_steps, logging_steps, eval_steps, bf16, activation_checkpointing, ... "
                           "Keys left out take the stage's defaults.", wraps="transformers:TrainingArguments")
     center_rewards_coefficient: float | None = param(None, "Pairwise only: weight of the penalty on the mean "
                                                      "reward (TRL's center_rewards_coefficient; 0.01 is usual).",
@@ -162,7 +162,10 @@ class TrainRMConfig(Section):
     launch: TrainRMLaunch = param(TrainRMLaunch(), "Distributed training: processes and accelerate config.")
 
     def check(self) -> None:
-        InputFormat(self.template, self.max_length)  # the template's rules, named now
+        try:
+            InputFormat(self.template, self.max_length)  # the template's rules, named now
+        except InvalidConfigError as e:
+            raise ParamsError(f"train_rm.template: {e}") from None
         given = sorted(set(self.trainer) & set(FIXED_ARGS))
         if given:
             raise ParamsError(f"train_rm.trainer.{given[0]} is set by the stage itself; remove it from params.yaml")
