@@ -36,7 +36,7 @@ def _paths(root: Path):
     return STAGE.paths((root / "data/rm/pointwise.parquet", root / "data/rm/pairwise.parquet"),
                        (root / "models/reward_model", root / "data/rm/test_scores.parquet",
                         root / "checkpoints/train_rm"),
-                       root / "data/rm/train_rm.rejects.parquet", root / "metrics/train_rm.json",
+                       root / "data/train_rm.rejects.parquet", root / "metrics/train_rm.json",
                        (live / "train/loss.tsv", live / "eval/loss.tsv"))
 
 
