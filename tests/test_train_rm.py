@@ -163,14 +163,16 @@ def test_rerun_resumes_from_the_finished_checkpoint_and_stale_ones_are_removed(p
 
 
 def test_pairwise_trains_a_one_label_model_through_trl(tiny_encoder, tmp_path):
-    report, _ = _train(tmp_path, _config(tiny_encoder, objective="pairwise", center_rewards_coefficient=0.01))
+    report, _ = _train(tmp_path, _config(tiny_encoder, objective="pairwise", center_rewards_coefficient=0.01,
+                                         max_train_examples=10))
     rm = RewardModel.load(tmp_path / "models/reward_model", device="cpu")
     assert rm.model.config.num_labels == 1 and rm.settings.objective == "pairwise"
     m = _metrics(tmp_path)
-    assert m["objective"] == "pairwise" and m["examples"]["trained_on"] == m["examples"]["pairwise"]["train"]
+    assert m["objective"] == "pairwise" and m["examples"]["trained_on"] == 10
+    assert m["examples"]["train_available"] == m["examples"]["pairwise"]["train"] > 10
+    assert "10 train pairs (drawn from" in report.render()
     scores = pq.read_table(tmp_path / "data/rm/test_scores.parquet")
     assert np.all((scores["score"].to_numpy() > 0) & (scores["score"].to_numpy() < 1))
-    assert "train pairs" in report.render()
 
 
 def test_pair_collator_keeps_token_types_and_pads_right():
