@@ -6,9 +6,9 @@ machine (no model hub; torch and transformers are enough, accelerate and trl opt
     python benchmarks/gpu_check.py --smoke    # a tiny config and a few steps, on CPU too (to check the script)
 
 Prints training examples/s and tokens/s, scoring pairs/s batched (length-sorted, right-padded, the score read at
-the last real token as wrl.reward_model does) and one pair per forward call (the paper's server), their ratio (the issue's target on a
-GPU: at least 20x), peak GPU memory and an MFU estimate: 6 * parameters * trained tokens/s (3x that of a
-forward-only pass when scoring) over the GPU's dense bf16 peak (989 TFLOPS for an H100/H200 SXM).
+the last real token as wrl.reward_model does) and one pair per forward call (the paper's server), their ratio
+(the issue's target on a GPU: at least 20x), peak GPU memory and an MFU estimate: 6 * parameters * trained
+tokens/s (2 * parameters * tokens/s when scoring) over the GPU's dense bf16 peak (989 TFLOPS, H100/H200 SXM).
 """
 
 from __future__ import annotations
