@@ -87,12 +87,12 @@ def stage_argv(spec: Stage, paths: Paths) -> list[str]:
 def launch_command(spec: Stage, paths: Paths, params_file: Path, *, processes: int, config_file: str | None,
                    threads: int, gpu: bool) -> list[str]:
     """The ``accelerate launch`` command line that runs stage ``spec`` on ``processes`` processes."""
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
-           "--main_process_port", str(_free_port()), "--num_machines", "1"]
-    if config_file:
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes)]
+    if config_file:  # it says how many machines, and where the main one listens
         cmd += ["--config_file", config_file]
     else:
-        cmd += ["--multi_gpu", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        cmd += ["--multi_gpu", "--num_machines", "1", "--main_process_port", str(_free_port()),
+                "--mixed_precision", "no", "--dynamo_backend", "no"]
     if not gpu:
         cmd += ["--num_cpu_threads_per_process", str(max(1, threads // processes))]
     cmd += ["-m", "wrl.launch", spec.name, *stage_argv(spec, paths), "--params", str(params_file),
