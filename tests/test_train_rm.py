@@ -34,7 +34,7 @@ TRAINER = {"num_train_epochs": 1, "per_device_train_batch_size": 8, "learning_ra
 def _paths(root: Path):
     live = root / "dvclive/train_rm/plots/metrics"
     return STAGE.paths((root / "data/rm/pointwise.parquet", root / "data/rm/pairwise.parquet"),
-                       (root / "models/reward_model", root / "data/rm/test_scores.parquet",
+                       (root / "data/rm/test_scores.parquet", root / "models/reward_model",
                         root / "checkpoints/train_rm"),
                        root / "data/train_rm.rejects.parquet", root / "metrics/train_rm.json",
                        (live / "train/loss.tsv", live / "eval/loss.tsv"))
@@ -362,3 +362,18 @@ def test_two_cpu_processes_over_gloo(tiny_encoder, tmp_path):
     assert _metrics(tmp_path)["training"]["world_size"] == 2
     rm = RewardModel.load(tmp_path / "models/reward_model", device="cpu")
     assert len(rm.score_pairs(["include the word bird"], ["a bird ."])) == 1
+
+
+def test_wrl_cli_runs_the_stage(tiny_encoder, tmp_path):
+    """``wrl train_rm`` takes the same paths, the section's fields as options, and writes no curves unless asked."""
+    rm_tables.write(tmp_path / "data/rm", 20)
+    p = _paths(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", "from wrl.cli import main; main()", "train_rm",
+                           *map(str, (*p.inputs, *p.outputs)), "--backbone", str(tiny_encoder), "--max-length", "64",
+                           "--bootstrap-resamples", "100", "--threads", "1"], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "train_rm: rows in" in proc.stdout
+    assert (tmp_path / "data/rm/test_scores.rejects.parquet").exists()  # the CLI's default rejects path
+    assert RewardModelSettings.read(tmp_path / "models/reward_model").max_length == 64
+    assert not (tmp_path / "dvclive").exists()

@@ -507,7 +507,7 @@ def run(cfg: TrainRMConfig, paths: Paths, ctx: Context) -> Report:
     if threads:
         torch.set_num_threads(threads)
     pointwise_path, pairwise_path = paths.inputs
-    model_out, scores_out, checkpoints = paths.outputs
+    scores_out, model_out, checkpoints = paths.outputs
     main = rank() == 0
     pointwise = cfg.objective == "pointwise"
 
@@ -831,10 +831,10 @@ STAGE = Stage(
     inputs=(Port("pointwise", "Pointwise examples (rm_data): requirement, response, label, split, type, family, "
                  "verifier verdict."),
             Port("pairwise", "Pairwise examples (rm_data): requirement, chosen, rejected, split.")),
-    outputs=(Port("reward_model", "The trained reward model: a *ForSequenceClassification directory with its "
-                  "tokenizer and wrl_reward_model.json.", directory=True),
-             Port("test_scores", "One row per test example: label, RM score, verifier/length/random baseline scores "
+    outputs=(Port("test_scores", "One row per test example: label, RM score, verifier/length/random baseline scores "
                   "and the scoring settings."),
+             Port("reward_model", "The trained reward model: a *ForSequenceClassification directory with its "
+                  "tokenizer and wrl_reward_model.json.", directory=True),
              Port("checkpoints", "Trainer checkpoints for resume (kept between runs: persist: true in dvc.yaml).",
                   directory=True)),
     plots=(Port("train_loss", "train loss by step (dvclive: DIR/plots/metrics/train/loss.tsv)"),
