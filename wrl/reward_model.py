@@ -205,10 +205,20 @@ class RewardModel:
         self.batch_size, self.aggregate, self.name = batch_size, aggregate, name
         self.format = settings.input_format
         self.truncated = 0  # responses cut to fit max_length, over the life of this object
+        # Padding on the right: a causal LM's positions then do not depend on the batch it is in, and its
+        # score is read at the last token that is not padding (transformers finds it from pad_token_id).
+        tokenizer.padding_side = "right"
+        pad = getattr(getattr(model, "config", None), "pad_token_id", None)
+        if getattr(tokenizer, "eos_token_id", None) is not None and tokenizer.pad_token_id == tokenizer.eos_token_id:
+            raise ModelError(f"{name or 'reward model'}: the tokenizer's pad token is its eos token, so the score "
+                             "would be read at the wrong token; train it with train_rm (which adds a pad token)")
+        if pad is not None and tokenizer.pad_token_id is not None and pad != tokenizer.pad_token_id:
+            raise ModelError(f"{name or 'reward model'}: the model's pad_token_id ({pad}) is not the tokenizer's "
+                             f"({tokenizer.pad_token_id}); the score would be read at the wrong token")
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", dtype: str = "auto", batch_size: int = 32,
-             aggregate: str = "mean", max_length: int | None = None) -> RewardModel:
+             aggregate: str = "mean", max_length: int | None = None, name: str | None = None) -> RewardModel:
         """Load a model saved by ``train_rm`` and check that its score head was saved with it.
 
         Args:
@@ -216,6 +226,8 @@ class RewardModel:
             device: ``auto`` (GPU if visible), ``cpu``, ``cuda``, ``cuda:1``...
             dtype: ``auto`` (as saved), ``float32``, ``bfloat16``, ``float16``.
             max_length: override the trained token budget (longer responses are cut).
+            name: the model's name in :meth:`describe` (default: ``path``), e.g. where a model loaded from a
+                staging directory will live.
 
         Raises:
             ModelError: no such directory, not a reward model, or the score head is missing.
@@ -231,7 +243,9 @@ class RewardModel:
             source.location, dtype=torch_dtype(dtype), output_loading_info=True))
         check_score_head(source, info)
         model.to(pick_device(device)).eval()
-        return cls(model, tokenizer, settings, batch_size=batch_size, aggregate=aggregate, name=str(path))
+        name = str(path) if name is None else name
+        tokenizer.name_or_path = name  # the tokenizer saved with the model, named as the model is
+        return cls(model, tokenizer, settings, batch_size=batch_size, aggregate=aggregate, name=name)
 
     @property
     def device(self) -> Any:
