@@ -7,6 +7,7 @@ import http.client
 import http.server
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -22,7 +23,7 @@ import pytest
 
 from wrl.errors import ModelError
 from wrl.reward_model import RewardModel
-from wrl.rm_client import RewardClient
+from wrl.rm_client import JsonHttp, RewardClient
 from wrl.serve import RewardServer, ServerSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -339,7 +340,7 @@ def test_compute_score_raises_when_the_server_is_down(monkeypatch: pytest.Monkey
         port = s.getsockname()[1]
     monkeypatch.setenv("WRL_RM_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("WRL_RM_RETRIES", "1")
-    with pytest.raises(ModelError, match=rf"127.0.0.1:{port}/score: no answer after 2 attempt"):
+    with pytest.raises(ModelError, match=rf"127.0.0.1:{port}/score: no answer after 2 tries"):
         rm_client.compute_score("wrl", "a poem", ["a title"])
 
 
@@ -409,12 +410,29 @@ def test_client_retries_503_then_validates_the_answer(stub: tuple[str, type[_Stu
             client.score([("x", ["a", "b"])])
         assert url in str(e.value)
     handler.answers += [(500, b'{"error": "down"}')] * 3
-    with pytest.raises(ModelError, match="no answer after 3 attempt.*HTTP 500: down"):
+    with pytest.raises(ModelError, match="no answer after 3 tries.*HTTP 500: down"):
         RewardClient(url, max_retries=2, backoff_s=0.01).score([("x", ["a"])])
     handler.answers.append((400, b'{"error": "bad field"}'))
     with pytest.raises(ModelError, match="refused the request \\(HTTP 400\\): bad field"):
         client.score([("x", ["a"])])
 
+
+
+def test_json_http_backoff_is_seeded_honours_retry_after_and_stops_when_aborted(stub: tuple[str, type[_Stub]]) -> None:
+    url, handler = stub
+    delays: list[float] = []
+    client = JsonHttp(url, max_retries=2, backoff_s=1.0, sleep=delays.append)
+    for _ in range(2):
+        handler.answers += [(500, b"{}"), (502, b"{}"), (200, b'{"ok": 1}')]
+        assert client.request("GET", "/x", jitter=random.Random(7)) == {"ok": 1}
+    assert delays[:2] == delays[2:] and 0.5 <= delays[0] < 1.5 and 1.0 <= delays[1] < 3.0  # the same seed
+    delays.clear()
+    handler.answers += [(503, b"{}"), (200, b"[]")]  # with Retry-After: 0
+    assert client.request("POST", "/x", {"a": 1}) == [] and delays == [0.0]
+    abort = threading.Event()
+    abort.set()
+    with pytest.raises(ModelError, match=rf"{url}/x: cancelled"):
+        client.request("GET", "/x", abort=abort)
 
 # --- the command ------------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ care which one runs:
 - ``vllm``: the optional ``wrl[vllm]`` extra, imported only when chosen; a seed per prompt.
 - ``openai``: any OpenAI-compatible chat-completions server (``vllm serve``, a hosted API), with
   the standard library only: a thread pool of ``concurrency`` requests, a timeout per request,
-  retries with exponential backoff and seeded jitter on connection errors, timeouts, 429 and 5xx,
-  and every answer's shape checked.
+  retries with exponential backoff and seeded jitter on connection errors, timeouts, 429 and 5xx
+  (:class:`wrl.rm_client.JsonHttp`, the one HTTP mechanism of wrl), and every answer's shape checked.
 
 Every backend reports, per prompt, the text, why it ended (``stop``: the model ended it; ``length``:
 cut at ``max_new_tokens``) and the prompt and completion token counts (eos excluded). Failures are
@@ -27,15 +27,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import random
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -44,6 +40,7 @@ from typing import Any, Protocol
 
 from wrl.errors import ModelError
 from wrl.models import ModelSource, guarded_load, load_causal_lm, load_tokenizer, pick_device, resolve, torch_dtype
+from wrl.rm_client import JsonHttp, excerpt
 
 BACKENDS = ("transformers", "vllm", "openai")
 FINISH_REASONS = ("stop", "length")
@@ -376,13 +373,6 @@ class VLLMGenerator:
 # --- openai ---------------------------------------------------------------------------------------
 
 
-class _Retry(Exception):
-    """A failure worth another try (connection, timeout, 429, 5xx)."""
-
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
 class OpenAIGenerator:
     """An OpenAI-compatible chat-completions server, called with the standard library."""
 
@@ -392,18 +382,9 @@ class OpenAIGenerator:
         self.settings = settings
         o = settings.openai
         self.server = o.base_url.rstrip("/")
-        self.url = f"{self.server}/chat/completions"
-        parsed = urllib.parse.urlparse(self.url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ModelError(f"openai server {o.base_url!r}: not an http(s) URL")
-        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(o.api_key_env) if o.api_key_env else None
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
-        # A proxy from the environment is used for remote servers, never for this machine's.
-        handlers = [urllib.request.ProxyHandler({})] if parsed.hostname in _LOOPBACK else []
-        self._opener = urllib.request.build_opener(*handlers)
-        self._sleep = sleep
+        self.http = JsonHttp(self.server, name=f"openai server {self.server}", token=key, timeout_s=o.timeout_s,
+                             max_retries=o.max_retries, backoff_s=o.backoff_s, sleep=sleep)
         self.identity = f"openai:{self.server}:{settings.model}"
         self.context_length = None
         self.chat = self._local_tokenizer(settings.model)
@@ -440,51 +421,18 @@ class OpenAIGenerator:
         return out  # type: ignore[return-value]
 
     def _request(self, prompt: str, seed: int, abort: threading.Event) -> Completion:
-        s, o = self.settings, self.settings.openai
-        body = json.dumps({"model": s.model, "messages": _messages(prompt), "temperature": s.temperature,
-                           "top_p": s.top_p, "max_tokens": s.max_new_tokens, "seed": seed, "n": 1}).encode()
-        jitter = random.Random(seed)
-        last = ""
-        for attempt in range(o.max_retries + 1):
-            if abort.is_set():
-                raise ModelError(f"openai server {self.server}: cancelled")
-            try:
-                return self._post(body, prompt)
-            except _Retry as e:
-                last = str(e)
-            if attempt < o.max_retries:
-                self._sleep(o.backoff_s * 2 ** attempt * (0.5 + jitter.random()))
-        tries = o.max_retries + 1
-        raise ModelError(f"openai server {self.server}: no answer after {tries} tr{'y' if tries == 1 else 'ies'} "
-                         f"(last: {last}); is it running and serving {s.model!r}?")
+        s = self.settings
+        answer = self.http.request("POST", "/chat/completions", {
+            "model": s.model, "messages": _messages(prompt), "temperature": s.temperature, "top_p": s.top_p,
+            "max_tokens": s.max_new_tokens, "seed": seed, "n": 1,
+        }, jitter=random.Random(seed), abort=abort, hint=f"; is it running and serving {s.model!r}?")
+        return self._parse(answer, prompt)
 
-    def _post(self, body: bytes, prompt: str) -> Completion:
-        request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.settings.openai.timeout_s) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as e:
-            detail = _excerpt(e.read() if e.fp is not None else b"")
-            if e.code == 429 or e.code >= 500:
-                raise _Retry(f"HTTP {e.code} {e.reason}") from None
-            raise ModelError(f"openai server {self.server}: HTTP {e.code} {e.reason}: {detail}") from None
-        except urllib.error.URLError as e:
-            raise _Retry(f"cannot connect: {e.reason}") from None
-        except TimeoutError:
-            raise _Retry(f"no answer within {self.settings.openai.timeout_s:g} s") from None
-        except (ConnectionError, http.client.HTTPException, OSError) as e:
-            raise _Retry(f"connection failed: {type(e).__name__}: {e}") from None
-        return self._parse(raw, prompt)
-
-    def _parse(self, raw: bytes, prompt: str) -> Completion:
+    def _parse(self, data: Any, prompt: str) -> Completion:
         """Check an answer's shape: ``choices[0].message.content``, ``finish_reason``, ``usage``."""
         def bad(what: str) -> ModelError:
-            return ModelError(f"openai server {self.server}: unexpected answer: {what}: {_excerpt(raw)}")
+            return ModelError(f"{self.http.name}: unexpected answer: {what}: {excerpt(json.dumps(data))}")
 
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise bad("not JSON") from None
         if not isinstance(data, dict):
             raise bad("not a JSON object")
         choices = data.get("choices")
@@ -510,8 +458,3 @@ class OpenAIGenerator:
             prompt_tokens = len(self.chat.encode([prompt])[0])
             completion_tokens = self.chat.count(text)
         return Completion(text, finish, prompt_tokens, completion_tokens)
-
-
-def _excerpt(raw: bytes, limit: int = 200) -> str:
-    text = raw.decode("utf-8", errors="replace").strip().replace("\n", " ")
-    return repr(text[:limit] + ("..." if len(text) > limit else "")) if text else "(empty body)"

@@ -33,8 +33,9 @@ import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import Any
 
 try:  # inside wrl: its own error and result types
@@ -64,18 +65,146 @@ except Exception:  # noqa: BLE001 - imported by path without wrl (or with a brok
             return f"ResponseScore(requirements={self.requirements!r}, score={self.score!r})"
 
 
-__all__ = ["DEFAULT_URL", "ModelError", "ResponseScore", "RewardClient", "compute_score", "compute_score_batch"]
+__all__ = ["DEFAULT_URL", "JsonHttp", "ModelError", "ResponseScore", "RewardClient", "compute_score",
+           "compute_score_batch"]
 
 DEFAULT_URL = "http://127.0.0.1:8008"
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# --- JSON over HTTP, with retries -----------------------------------------------------------------
+
+#: Answers worth another attempt: too many requests, and server errors.
+RETRY_STATUSES = frozenset({429, *range(500, 600)})
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class _Retry(Exception):
-    """A failure worth another attempt (connection error, 5xx, 503 with its Retry-After)."""
+    """A failure worth another attempt; ``after_s`` is the server's ``Retry-After``, if it gave one."""
 
     def __init__(self, reason: str, after_s: float | None = None) -> None:
         super().__init__(reason)
         self.after_s = after_s
+
+
+def excerpt(raw: bytes | str, limit: int = 200) -> str:
+    """The start of an answer, quoted and on one line, for an error message."""
+    text = (raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw).strip().replace("\n", " ")
+    return repr(text[:limit] + ("..." if len(text) > limit else "")) if text else "(empty body)"
+
+
+def _error_detail(body: bytes, reason: str) -> str:
+    """What a refusal says: its JSON ``error`` (a string, or an object's ``message``), else the body, else the
+    status's reason phrase."""
+    try:
+        error = json.loads(body).get("error")
+        if isinstance(error, dict):
+            error = error.get("message")
+        if isinstance(error, str) and error:
+            return error
+    except Exception:  # noqa: BLE001 - the detail is a courtesy
+        pass
+    return excerpt(body) if body.strip() else str(reason)
+
+
+class JsonHttp:
+    """JSON requests to one server with the standard library: failures sorted into worth retrying or final.
+
+    This is the one HTTP mechanism of wrl (the ``openai`` rollout backend and :class:`RewardClient` use it);
+    it lives here because this file must run with the standard library alone.
+
+    - Connection errors, timeouts and the statuses in ``retry_statuses`` (429 and 5xx) are retried up to
+      ``max_retries`` times, after ``backoff_s * 2**attempt`` seconds (or the server's ``Retry-After``
+      when ``retry_after`` is true), at most ``max_delay_s``, times a jitter in [0.5, 1.5) drawn from
+      ``jitter`` (a seeded :class:`random.Random` makes the delays reproducible; default: the module's).
+    - Another 4xx fails at once, with the server's reason; so does an answer that is not JSON.
+    - Every failure is one :class:`ModelError` starting with ``name`` (default: the URL requested); the
+      last one, after the retries, says how many attempts were made and what the last failure was, then
+      ``hint``.
+    - A proxy from the environment is used for remote servers, never for this machine's.
+
+    Args:
+        base_url: ``http(s)://host[:port][/prefix]``; request paths are appended to it.
+        token: sent as ``Authorization: Bearer <token>`` when set.
+        timeout_s: per attempt.
+        sleep: waits between attempts (tests pass a fake).
+
+    Raises:
+        ModelError: ``base_url`` is not an http(s) URL.
+    """
+
+    def __init__(self, base_url: str, *, name: str | None = None, token: str | None = None, timeout_s: float = 30.0,
+                 max_retries: int = 3, backoff_s: float = 0.5, max_delay_s: float = 30.0,
+                 retry_statuses: Container[int] = RETRY_STATUSES, retry_after: bool = True,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url, self.name = base_url.rstrip("/"), name
+        parsed = urllib.parse.urlparse(self.base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ModelError(f"{name + ': ' if name else ''}{base_url!r} is not an http:// or https:// URL")
+        if max_retries < 0 or timeout_s <= 0 or backoff_s < 0:
+            raise ValueError("max_retries must be >= 0, timeout_s > 0 and backoff_s >= 0")
+        self.headers = {"Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.timeout_s, self.max_retries, self.backoff_s, self.max_delay_s = timeout_s, max_retries, backoff_s, \
+            max_delay_s
+        self.retry_statuses, self.retry_after, self._sleep = retry_statuses, retry_after, sleep
+        self._opener = urllib.request.build_opener(
+            *([urllib.request.ProxyHandler({})] if parsed.hostname in _LOOPBACK else []))
+
+    def __repr__(self) -> str:
+        return f"JsonHttp({self.base_url!r})"
+
+    def request(self, method: str, path: str, payload: Any = None, *, jitter: random.Random | None = None,
+                abort: threading.Event | None = None, hint: str = "") -> Any:
+        """``payload`` (JSON; none for a GET) sent to ``base_url + path``; the decoded JSON answer.
+
+        Args:
+            jitter: the source of the backoff jitter (seed it for reproducible delays).
+            abort: checked before every attempt: once set, the request fails as cancelled.
+            hint: appended to the message when the retries are exhausted.
+        """
+        url = self.base_url + path
+        where = self.name or url
+        body = None if payload is None else json.dumps(payload, allow_nan=False).encode()
+        headers = self.headers if body is None else {**self.headers, "Content-Type": "application/json"}
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            if abort is not None and abort.is_set():
+                raise ModelError(f"{where}: cancelled")
+            try:
+                raw = self._once(urllib.request.Request(url, data=body, headers=headers, method=method), where)
+            except _Retry as e:
+                last = str(e)
+                if attempt < self.max_retries:
+                    delay = e.after_s if e.after_s is not None and self.retry_after else self.backoff_s * 2 ** attempt
+                    self._sleep(min(delay, self.max_delay_s) * (0.5 + (jitter or random).random()))
+                continue
+            try:
+                return json.loads(raw)
+            except (ValueError, RecursionError):
+                raise ModelError(f"{where}: unexpected answer: not JSON: {excerpt(raw)}") from None
+        tries = self.max_retries + 1
+        raise ModelError(f"{where}: no answer after {tries} tr{'y' if tries == 1 else 'ies'} (last: {last}){hint}")
+
+    def _once(self, request: urllib.request.Request, where: str) -> bytes:
+        try:
+            with self._opener.open(request, timeout=self.timeout_s) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as e:
+            try:
+                body = e.read() if e.fp is not None else b""
+            except Exception:  # noqa: BLE001 - the body is a courtesy
+                body = b""
+            detail = _error_detail(body, e.reason)
+            if e.code in self.retry_statuses:
+                after = e.headers.get("Retry-After") if e.headers else None
+                raise _Retry(f"HTTP {e.code}: {detail}", float(after) if after and after.isdigit() else None) from None
+            raise ModelError(f"{where}: the server refused the request (HTTP {e.code}): {detail}") from None
+        except urllib.error.URLError as e:
+            raise _Retry(f"cannot connect: {e.reason}") from None
+        except TimeoutError:
+            raise _Retry(f"no answer within {self.timeout_s:g} s") from None
+        except (ConnectionError, http.client.HTTPException, OSError) as e:
+            raise _Retry(f"connection failed: {type(e).__name__}: {e}") from None
 
 
 class RewardClient:
@@ -85,8 +214,8 @@ class RewardClient:
         url: the server (``http://127.0.0.1:8008``).
         token: its bearer token, if it was started with one.
         timeout_s: per HTTP request.
-        max_retries: further attempts after a connection error, a timeout or a 5xx (503 honours
-            ``Retry-After``), with exponential backoff from ``backoff_s``.
+        max_retries: further attempts after a connection error, a timeout, a 429 or a 5xx (``Retry-After``
+            honoured), with exponential backoff from ``backoff_s``: see :class:`JsonHttp`.
         max_request_pairs: items are sent in requests of at most this many pairs (one item is never split).
 
     Raises (from every method):
@@ -96,65 +225,19 @@ class RewardClient:
 
     def __init__(self, url: str = DEFAULT_URL, token: str | None = None, timeout_s: float = 30.0,
                  max_retries: int = 3, *, backoff_s: float = 0.5, max_request_pairs: int = 1024) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ModelError(f"{url}: the reward-model server URL must start with http:// or https://")
-        if max_retries < 0 or timeout_s <= 0 or max_request_pairs < 1:
-            raise ValueError("max_retries must be >= 0, timeout_s > 0 and max_request_pairs >= 1")
-        self.url, self.token, self.timeout_s, self.max_retries = url.rstrip("/"), token, timeout_s, max_retries
-        self.backoff_s, self.max_request_pairs = backoff_s, max_request_pairs
+        if max_request_pairs < 1:
+            raise ValueError("max_request_pairs must be >= 1")
+        self.http = JsonHttp(url, token=token, timeout_s=timeout_s, max_retries=max_retries, backoff_s=backoff_s)
+        self.url, self.max_request_pairs = self.http.base_url, max_request_pairs
 
     def __repr__(self) -> str:
         return f"RewardClient({self.url!r})"
-
-    # --- HTTP ---------------------------------------------------------------------------------------
-
-    def _once(self, method: str, path: str, body: bytes | None) -> Any:
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
-                raw = answer.read()
-        except urllib.error.HTTPError as e:
-            try:
-                reason = json.loads(e.read()).get("error") or e.reason
-            except Exception:  # noqa: BLE001 - the reason is a courtesy
-                reason = e.reason
-            if e.code in _RETRY_STATUSES:
-                after = e.headers.get("Retry-After") if e.headers else None
-                raise _Retry(f"HTTP {e.code}: {reason}", float(after) if after and after.isdigit() else None) from None
-            raise ModelError(f"{self.url}{path}: the server refused the request (HTTP {e.code}): {reason}") from None
-        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as e:
-            reason = getattr(e, "reason", None) or e
-            raise _Retry(f"{type(e).__name__}: {reason}") from None
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError):
-            raise ModelError(f"{self.url}{path}: the server answered something that is not JSON: "
-                             f"{raw[:120]!r}") from None
-
-    def _call(self, method: str, path: str, payload: Any = None) -> Any:
-        body = None if payload is None else json.dumps(payload, allow_nan=False).encode()
-        last = ""
-        for attempt in range(self.max_retries + 1):
-            try:
-                return self._once(method, path, body)
-            except _Retry as e:
-                last = str(e)
-                if attempt == self.max_retries:
-                    break
-                delay = e.after_s if e.after_s is not None else self.backoff_s * 2 ** attempt
-                time.sleep(min(delay, 30.0) * random.uniform(0.8, 1.2))
-        raise ModelError(f"{self.url}{path}: no answer after {self.max_retries + 1} attempt(s); last: {last}")
 
     # --- routes -------------------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """The server's ``/health`` answer (model, settings, queue); raises unless its status is ok."""
-        answer = self._call("GET", "/health")
+        answer = self.http.request("GET", "/health")
         if not isinstance(answer, dict) or answer.get("status") != "ok":
             raise ModelError(f"{self.url}/health: the server is not healthy: {str(answer)[:200]}")
         return answer
@@ -195,7 +278,7 @@ class RewardClient:
         return out
 
     def _score_chunk(self, chunk: list[tuple[str, list[str]]]) -> list[ResponseScore]:
-        answer = self._call("POST", "/score", {"items": [{"id": i, "response": resp, "requirements": reqs}
+        answer = self.http.request("POST", "/score", {"items": [{"id": i, "response": resp, "requirements": reqs}
                                                          for i, (resp, reqs) in enumerate(chunk)]})
         where = f"{self.url}/score"
         results = answer.get("results") if isinstance(answer, dict) else None
