@@ -188,7 +188,7 @@ def test_stage_end_to_end(tmp_path, tiny_decoder):
     assert rows[0]["variant_id"] == rows[1]["variant_id"]
     for r in rows:
         assert r["backend"] == "transformers" and r["model"] == str(tiny_decoder)
-        assert r["max_new_tokens"] == 8 and r["temperature"] == 0.7 and r["top_p"] == 0.95
+        assert r["max_new_tokens"] == 8 and r["temperature"] == 0.7 and r["top_p"] == 1.0
         assert (r["completion_tokens"] == 8) == (r["finish_reason"] == "length")
     assert len({r["seed"] for r in rows}) == len(shards)
     marker = json.loads(markers[0].read_text())

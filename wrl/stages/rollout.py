@@ -85,9 +85,9 @@ class InstructionCounts(Section):
 
     _key: ClassVar[str] = "rollout.instructions"
 
-    train: int = param(60, "Train instructions rolled out.", min=0, max=COUNT_MAX)
+    train: int = param(120, "Train instructions rolled out.", min=0, max=COUNT_MAX)
     dev: int = param(8, "Dev instructions rolled out.", min=0, max=COUNT_MAX)
-    test: int = param(16, "Test instructions rolled out (every progressive variant of each).", min=0, max=COUNT_MAX)
+    test: int = param(48, "Test instructions rolled out (every progressive variant of each).", min=0, max=COUNT_MAX)
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,10 @@ class RolloutConfig(Section):
     variants_per_instruction: int = param(2, "Most variants per train/dev instruction, the full one (variant 0) "
                                           "included; test instructions keep all their progressive variants.", min=1,
                                           max=1024)
-    max_new_tokens: int = param(96, "Most tokens per response; longer ones are cut (finish_reason length).", min=1,
+    max_new_tokens: int = param(64, "Most tokens per response; longer ones are cut (finish_reason length).", min=1,
                                 max=1 << 20)
     temperature: float = param(0.7, "Sampling temperature; 0 is greedy.", min=0.0, max=10.0)
-    top_p: float = param(0.95, "Nucleus sampling mass (with temperature > 0).", min=0.0, max=1.0)
+    top_p: float = param(1.0, "Nucleus sampling mass (with temperature > 0).", min=0.0, max=1.0)
     seed: int = param(0, "Seed of the instruction picks and of generation (each shard's seed derives from it and "
                       "the shard's index).", min=0, max=SEED_MAX)
     batch_size: int = param(32, "Prompts per generation batch (transformers); larger is faster until memory "

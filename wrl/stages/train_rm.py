@@ -71,14 +71,14 @@ SPLITS = ("train", "dev", "test")
 #: Training arguments the stage sets unless ``train_rm.trainer`` overrides them: sized for about three
 #: minutes of MiniLM on 2 CPU cores with the default data (docs/reward-model.md).
 TRAINER_DEFAULTS: dict[str, Any] = {
-    "num_train_epochs": 1,
+    "num_train_epochs": 3,
     "per_device_train_batch_size": 16,
     "learning_rate": 5e-5,
     "warmup_steps": 0.1,
     "weight_decay": 0.01,
     "lr_scheduler_type": "linear",
-    "logging_steps": 10,
-    "eval_steps": 50,
+    "logging_steps": 5,
+    "eval_steps": 10,
     "save_strategy": "steps",
     "save_steps": 50,
     "save_total_limit": 1,
