@@ -146,10 +146,13 @@ def test_rerun_resumes_from_the_finished_checkpoint_and_stale_ones_are_removed(p
 
     root = tmp_path / "p"
     shutil.copytree(pointwise_run[0], root)
-    before = (root / "models/reward_model/model.safetensors").read_bytes()
+    def artifact() -> dict[str, bytes]:  # every file of the model directory, config.json included
+        return {f.name: f.read_bytes() for f in sorted((root / "models/reward_model").iterdir())}
+
+    before = artifact()
     report, _ = _train(root, _config(tiny_encoder), write=False)
     assert "resumed from checkpoint-" in report.render() and "(0 in this run" in report.render()
-    assert (root / "models/reward_model/model.safetensors").read_bytes() == before
+    assert artifact() == before
     # Other settings: the old checkpoints cannot be resumed and are removed; a half-written one too.
     ckpt = root / "checkpoints/train_rm"
     (ckpt / "checkpoint-999").mkdir()

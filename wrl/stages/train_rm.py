@@ -45,7 +45,7 @@ from wrl.config import Section, as_dict, param, wrapped
 from wrl.errors import DatasetError, InvalidConfigError, ModelError, ParamsError
 from wrl.io import atomic_directory, read_input, rejects_table, write_json, write_table
 from wrl.launch import LaunchConfig, rank, relaunch, under_launcher, world_size
-from wrl.models import load_tokenizer, resolve
+from wrl.models import guarded_load, load_tokenizer, resolve
 from wrl.reward_model import (
     DEFAULT_TEMPLATE,
     OBJECTIVES,
@@ -256,8 +256,10 @@ def _load_backbone(cfg: TrainRMConfig, num_labels: int) -> tuple[Any, Any, bool]
     tokenizer.padding_side = "right"
     kwargs: dict[str, Any] = {"num_labels": num_labels}
     if num_labels == 2:
-        kwargs |= {"id2label": dict(LABEL_NAMES), "label2id": {v: k for k, v in LABEL_NAMES.items()}}
-    from wrl.models import guarded_load
+        # problem_type is set here, not by the first forward pass with labels, so a run resumed from its last
+        # checkpoint saves the same config.json as an uninterrupted one.
+        kwargs |= {"id2label": dict(LABEL_NAMES), "label2id": {v: k for k, v in LABEL_NAMES.items()},
+                   "problem_type": "single_label_classification"}
 
     model = guarded_load(source, "reward-model backbone", lambda: AutoModelForSequenceClassification.from_pretrained(
         source.location, dtype="float32", **source.pretrained_kwargs(), **kwargs))
