@@ -229,10 +229,9 @@ class _ChatTokenizer:
 # --- transformers ---------------------------------------------------------------------------------
 
 
-class TransformersGenerator:
-    """Batched generation with transformers: length-sorted batches, left padding, seeded per batch."""
-
-    backend = "transformers"
+class _LocalGenerator:
+    """What the backends that load the model themselves share: its source, tokenizer, chat template, identity
+    (for shard fingerprints) and context length."""
 
     def __init__(self, settings: GenerationSettings):
         self.settings = settings
@@ -241,6 +240,15 @@ class TransformersGenerator:
         self.chat = _ChatTokenizer(self.tokenizer)
         self.identity = model_identity(self.source)
         self.context_length = _context_length(self.source, self.tokenizer)
+
+
+class TransformersGenerator(_LocalGenerator):
+    """Batched generation with transformers: length-sorted batches, left padding, seeded per batch."""
+
+    backend = "transformers"
+
+    def __init__(self, settings: GenerationSettings):
+        super().__init__(settings)
         self.device = pick_device(settings.device)
         self._model: Any = None
         self._eos: list[int] = []
@@ -322,7 +330,7 @@ class TransformersGenerator:
 # --- vllm -----------------------------------------------------------------------------------------
 
 
-class VLLMGenerator:
+class VLLMGenerator(_LocalGenerator):
     """vLLM's offline engine (GPU). Mirrors the transformers contract: chat template, seeded, eos not counted."""
 
     backend = "vllm"
@@ -332,12 +340,7 @@ class VLLMGenerator:
             import vllm  # noqa: F401 - only to know it is there
         except ImportError:
             raise ModelError(VLLM_MISSING) from None
-        self.settings = settings
-        self.source = resolve(settings.model)
-        self.tokenizer = load_tokenizer(self.source)
-        self.chat = _ChatTokenizer(self.tokenizer)
-        self.identity = model_identity(self.source)
-        self.context_length = _context_length(self.source, self.tokenizer)
+        super().__init__(settings)
         self._llm: Any = None
 
     def prompt_tokens(self, prompts: Sequence[str]) -> list[int]:
