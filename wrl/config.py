@@ -148,6 +148,12 @@ def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
         raise ParamsError(f"{source}: {e}") from None
 
 
+def build_section(cls: type, raw: Any, key: str, source: str = "params.yaml") -> Any:
+    """Build section ``cls`` from the mapping at ``key`` of ``source`` (a section held in a ``dict`` field, such
+    as one judge of ``weval_judge.judges``), with the errors :func:`load_params` gives."""
+    return _build(cls, raw, key, source)
+
+
 def params_class(sections: dict[str, type]) -> type:
     """The dataclass of all of ``params.yaml``: one field per stage section, in pipeline order."""
     fields = [(name, cls, field(default_factory=cls, metadata={"help": f"The {name} stage."}))
