@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 DEFAULT_TEMPLATE = ("Does the response satisfy the requirement?\nRequirement: {requirement}\nResponse: {response}")
 OBJECTIVES = ("pointwise", "pairwise")
 AGGREGATES = ("mean", "min", "product")
+#: Tokens a pair must leave for the response; a requirement that leaves fewer is refused.
+MIN_RESPONSE_TOKENS = 8
 #: Written beside the weights by ``train_rm``: how the model reads its input.
 SETTINGS_FILE = "wrl_reward_model.json"
 #: The padding token added to a causal LM whose pad is its eos (the score would be read at the wrong token).
@@ -102,7 +104,7 @@ def encode(tokenizer: Any, fmt: InputFormat, requirements: Sequence[str], respon
     special = tokenizer.num_special_tokens_to_add(pair=True)
     head_lengths = [len(ids) for ids in tokenizer(list(firsts), add_special_tokens=False)["input_ids"]]
     room = fmt.max_length - special - max(head_lengths)
-    if room < 8:
+    if room < MIN_RESPONSE_TOKENS:
         longest = requirements[head_lengths.index(max(head_lengths))]
         raise InvalidConfigError(f"a requirement takes {max(head_lengths)} tokens with the template, leaving {room} "
                                  f"of max_length={fmt.max_length} for the response; raise max_length "
@@ -262,6 +264,13 @@ class RewardModel:
             "batch_size": self.batch_size,
             "aggregate": self.aggregate,
         }
+
+    def too_long(self, requirements: Sequence[str]) -> list[bool]:
+        """Which requirements leave no room for a response in ``max_length`` (:func:`encode` refuses those)."""
+        heads = self.tokenizer([self.format.texts(r, "")[0] for r in requirements],
+                               add_special_tokens=False)["input_ids"]
+        special = self.tokenizer.num_special_tokens_to_add(pair=True)
+        return [self.format.max_length - special - len(h) < MIN_RESPONSE_TOKENS for h in heads]
 
     def score_pairs(self, requirements: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """P(the response satisfies the requirement) for each pair, in order (float64)."""

@@ -74,14 +74,6 @@ def _requirements_cell(value: Any) -> tuple[list[tuple[str, str | None, str | No
     return out, None
 
 
-def _head_too_long(rm: Any, requirements: list[str]) -> list[bool]:
-    """Which requirements leave no room for a response in ``max_length`` (encode() refuses those)."""
-    fmt, tok = rm.format, rm.tokenizer
-    heads = tok([fmt.texts(r, "")[0] for r in requirements], add_special_tokens=False)["input_ids"]
-    special = tok.num_special_tokens_to_add(pair=True)
-    return [fmt.max_length - special - len(h) < 8 for h in heads]
-
-
 def score_file(rm: Any, inp: Path, out: Path, rejects_path: Path, *, response_column: str = "response",
                keep: Sequence[str] = (), progress: bool | None = None) -> Report:
     """Score every (row, requirement) of ``inp`` with ``rm`` (a :class:`~wrl.reward_model.RewardModel`).
@@ -141,7 +133,7 @@ def score_file(rm: Any, inp: Path, out: Path, rejects_path: Path, *, response_co
                     else:
                         reqs[i] = parsed
             flat = [(i, j, r[0]) for i in sorted(reqs) for j, r in enumerate(reqs[i])]
-            for (i, j, _), long in zip(flat, _head_too_long(rm, [text for _, _, text in flat]) if flat else [],
+            for (i, j, _), long in zip(flat, rm.too_long([text for _, _, text in flat]) if flat else [],
                                        strict=True):
                 if long and i not in bad:
                     bad[i] = ("requirement_too_long", f"requirement {j} leaves no room for the response in "

@@ -40,7 +40,7 @@ from wrl.models import DTYPES
 from wrl.requirements import Requirement
 from wrl.reward_model import AGGREGATES, aggregate
 
-#: Judge kinds, each a class registered in :data:`_KINDS`.
+#: Judge kinds, each a class named in :data:`_CLASSES`.
 KINDS = ("reward_model", "llm", "verifiers", "length", "random", "http")
 LLM_MODES = ("yes_no", "critic")
 HTTP_PROTOCOLS = ("native", "predict")
@@ -195,8 +195,8 @@ class Judge(ABC):
     def judge(self, items: Sequence[JudgeItem]) -> list[Judgment]:
         """One :class:`Judgment` per item, in order."""
 
-    def close(self) -> None:
-        """Free what the judge holds (a model, a connection pool)."""
+    def close(self) -> None:  # noqa: B027 - most judges hold nothing to free
+        """Free what the judge holds (a model)."""
 
 
 def build_judge(name: str, spec: JudgeSpec) -> Judge:
@@ -205,10 +205,15 @@ def build_judge(name: str, spec: JudgeSpec) -> Judge:
     Raises:
         ModelError: a model cannot be loaded, or a server does not answer its health check.
     """
-    from wrl.judges import baselines, llm, reward, rules
+    import importlib
 
-    kinds: dict[str, type[Judge]] = {
-        "reward_model": reward.RewardModelJudge, "http": reward.HttpJudge, "llm": llm.LlmJudge,
-        "verifiers": rules.VerifierJudge, "length": baselines.LengthJudge, "random": baselines.RandomJudge,
-    }
-    return kinds[spec.kind](name, spec)
+    module, _, cls = _CLASSES[spec.kind].partition(":")
+    return getattr(importlib.import_module(module), cls)(name, spec)
+
+
+#: Where each kind's class lives (imported only when a judge of that kind is built).
+_CLASSES = {
+    "reward_model": "wrl.judges.reward:RewardModelJudge", "http": "wrl.judges.reward:HttpJudge",
+    "llm": "wrl.judges.llm:LlmJudge", "verifiers": "wrl.judges.rules:VerifierJudge",
+    "length": "wrl.judges.baselines:LengthJudge", "random": "wrl.judges.baselines:RandomJudge",
+}
