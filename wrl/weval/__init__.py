@@ -9,3 +9,9 @@
 
 The judges themselves are in :mod:`wrl.judges`; the stages are ``weval_judge`` and ``weval_metrics``.
 """
+
+#: How tied scores are ranked (see :mod:`wrl.weval.metrics`): ``expected`` (the default: no credit for ties),
+#: ``worst`` (broken against the gold order), ``paper`` (the paper's scorer: rounded, broken toward gold).
+TIES = ("expected", "worst", "paper")
+#: The per-group metrics, in report order.
+METRICS = ("tau", "rho", "position_consistency", "exact_match")
