@@ -229,3 +229,12 @@ def test_figure_of_an_empty_summary(tmp_path):
     assert (tmp_path / "empty.png").read_bytes()[:4] == b"\x89PNG"
     text = render_markdown({"ties": "expected", "judges": {}, "differences": {}}, figure=None)
     assert "No pair of judges shares a judged group." in text and "Every judge scored every group." in text
+
+
+def test_figure_ignores_the_users_matplotlib_settings(summary, tmp_path):
+    import matplotlib
+
+    render_figure(summary, tmp_path / "plain.png")
+    with matplotlib.rc_context({"font.size": 22, "lines.linewidth": 5, "figure.dpi": 300}):
+        render_figure(summary, tmp_path / "styled.png")
+    assert (tmp_path / "plain.png").read_bytes() == (tmp_path / "styled.png").read_bytes()

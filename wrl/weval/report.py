@@ -159,7 +159,7 @@ def plot_rows(summary: Mapping[str, Any], by: str = "category") -> list[dict[str
     Example:
         >>> plot_rows({"judges": {"length": {"by_category": {"creative": {"n": 40, "tau": 0.1, "tau_low": -0.05,
         ...     "tau_high": 0.25}}}}}, by="category")
-        [{'category': 'creative', 'judge': 'length', 'n': 40, 'tau': 0.1, 'tau_high': 0.25, 'tau_low': -0.05}]
+        [{'category': 'creative', 'judge': 'length', 'n': 40, 'tau': 0.1, 'tau_low': -0.05, 'tau_high': 0.25}]
     """
     if by not in BREAKDOWNS:
         raise ValueError(f"by must be one of {', '.join(BREAKDOWNS)}, got {by!r}")
@@ -271,8 +271,8 @@ def escape(text: Any, limit: int | None = None) -> str:
     one space, Markdown's special characters (``|`` above all) are backslash-escaped; cut to ``limit`` chars.
 
     Example:
-        >>> escape("a | b\\nc")
-        'a \\\\| b c'
+        >>> print(escape("a | b" + chr(10) + "*c*"))
+        a \\| b \\*c\\*
     """
     text = " ".join(str(text).split())
     if limit is not None and len(text) > limit:
