@@ -2,11 +2,14 @@
 
 Synthesizes ``--groups`` groups (sizes 3..9 uniformly; gold = requirements kept, so a group of n drops n - 1
 requirements, their types drawn from ``--types`` types in ``--families`` families; ``--categories``
-categories) and a noisy judge (gold plus Gaussian noise, rounded to one decimal so about a fifth of the pairs
-tie), then times, per tie rule, :func:`wrl.weval.metrics.ragged_rank_metrics` and
-:func:`wrl.weval.metrics.summarize` for one judge (overall and every breakdown, ``--resamples`` resamples
-per cell), and prints seconds, seconds per 1,000 groups, CPU seconds and the Python memory peak
-(tracemalloc; numpy's buffers are counted).
+categories) and a noisy judge (gold / n plus Gaussian noise, rounded to one decimal, so some pairs tie: the
+share is printed), then times, per tie rule, :func:`wrl.weval.metrics.ragged_rank_metrics` and
+:func:`wrl.weval.metrics.summarize` for one judge (overall and every breakdown, ``--resamples`` resamples),
+and prints seconds, seconds per 1,000 groups, CPU seconds and the Python memory peak (tracemalloc; numpy's
+buffers are counted). ``scipy.stats`` is imported before the clock starts (about a second, once per process).
+
+The bootstrap's matrix product runs in BLAS; on a machine whose cores are busy with other work, OpenBLAS's
+threads spin against it and the product can be many times slower: ``OPENBLAS_NUM_THREADS=1`` avoids that.
 
     python benchmarks/bench_weval_metrics.py                # 100,000 groups, 1,000 resamples
     python benchmarks/bench_weval_metrics.py --groups 10000 --ties expected
@@ -15,6 +18,7 @@ per cell), and prints seconds, seconds per 1,000 groups, CPU seconds and the Pyt
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import tracemalloc
 
@@ -60,11 +64,24 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
+    wall = time.perf_counter()
+    import scipy.stats  # noqa: F401  (a one-time cost, not the metrics')
+    imported = time.perf_counter() - wall
     data = synthesize(args.groups, categories=args.categories, types=args.types, families=args.families,
                       noise=args.noise, seed=args.seed)
     n = args.groups
+    tied = ragged_rank_metrics(data["sizes"], data["gold"], np.zeros_like(data["scores"]))  # warm-up
+    del tied
+    starts = np.concatenate([[0], np.cumsum(data["sizes"])[:-1]])
+    pairs = ties_n = 0
+    for size in range(3, 10):
+        members = starts[data["sizes"] == size, None] + np.arange(size)
+        s = data["scores"][members]
+        ties_n += int((s[:, :, None] == s[:, None, :]).sum() - s.size) // 2
+        pairs += len(s) * size * (size - 1) // 2
     print(f"{n:,} groups, sizes 3..9, {args.categories} categories, {args.types} types in {args.families} "
-          f"families, {args.resamples:,} resamples per cell")
+          f"families, {args.resamples:,} resamples; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
+          f"; scipy.stats imported in {imported:.2f} s; {ties_n / pairs:.1%} of the pairs tie")
     print(f"{'ties':<9} {'step':<20} {'seconds':>8} {'s/1k groups':>12} {'cpu s':>8} {'peak MB':>8}  overall tau")
     for ties in args.ties:
         metrics, wall, cpu, peak = timed(lambda t=ties: ragged_rank_metrics(data["sizes"], data["gold"],
