@@ -42,7 +42,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -245,7 +245,7 @@ def ragged_rank_metrics(sizes: Any, gold: Any, scores: Any, ties: str = "expecte
 # ---------------------------------------------------------------------------------------------------- aggregates
 
 
-def _cell_statistic(weights: np.ndarray, cells: int, k: int):
+def _cell_statistic(weights: np.ndarray, cells: int, k: int) -> Callable[..., np.ndarray]:
     """The bootstrap statistic of :func:`_bootstrap_cells`: resampled group indices -> every cell's k means.
 
     ``weights`` is (groups, cells * k + cells): column ``c * k + m`` holds metric m of the groups in cell c (0
