@@ -82,18 +82,33 @@ def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def with_interval(statistic: Callable[..., Any], data: tuple[np.ndarray, ...], *, seed: int, name: str,
-                  interval: bool, resamples: int = RESAMPLES) -> dict[str, float | None]:
-    """``{"value", "low", "high"}``: the statistic and its percentile bootstrap 95% interval (pairs resampled
-    together); ``low``/``high`` are None where ``interval`` is false or the interval is undefined."""
+def percentile_bootstrap(statistic: Callable[..., Any], data: tuple[np.ndarray, ...], *, seed: int, name: str,
+                         resamples: int = RESAMPLES, batch: int | None = None) -> Any:
+    """``scipy.stats.bootstrap``'s result for ``statistic`` over ``data`` resampled along the last axis (the
+    arrays of ``data`` resampled together), percentile method, 95%, its generator fixed by ``seed`` and ``name``.
+
+    ``batch`` resamples go to ``statistic`` at a time (None: all at once), which bounds memory at
+    ``batch * len(data[0])`` elements per array; the resamples drawn depend on it, so keep it a function of
+    the data's size only. A statistic returning several values (one per leading row of the data) gets one
+    interval per value from the same resamples; ``bootstrap_distribution`` holds the resampled values.
+    """
     from scipy.stats import bootstrap
 
+    with np.errstate(all="ignore"):
+        # One array needs no pairing (scipy would then resample its indices and index it a second time).
+        return bootstrap(data, statistic, paired=len(data) > 1, vectorized=True, n_resamples=resamples, batch=batch,
+                         axis=-1, confidence_level=0.95, method="percentile", rng=_rng(seed, name))
+
+
+def with_interval(statistic: Callable[..., Any], data: tuple[np.ndarray, ...], *, seed: int, name: str,
+                  interval: bool, resamples: int = RESAMPLES, batch: int | None = None) -> dict[str, float | None]:
+    """``{"value", "low", "high"}``: the statistic and its percentile bootstrap 95% interval (pairs resampled
+    together, ``batch`` resamples at a time as in :func:`percentile_bootstrap`); ``low``/``high`` are None
+    where ``interval`` is false or the interval is undefined."""
     value = _round(statistic(*data, axis=-1))
     low = high = None
     if interval and value is not None:
-        with np.errstate(all="ignore"):
-            res = bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=resamples,
-                            confidence_level=0.95, method="percentile", rng=_rng(seed, name))
+        res = percentile_bootstrap(statistic, data, seed=seed, name=name, resamples=resamples, batch=batch)
         low, high = _round(res.confidence_interval.low), _round(res.confidence_interval.high)
     return {"value": value, "low": low, "high": high}
 
