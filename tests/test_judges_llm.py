@@ -59,6 +59,24 @@ def test_cached_scores_equal_plain_full_forwards(judge) -> None:
     assert max(flat(cached)) - min(flat(cached)) > 1e-3
 
 
+def test_an_instruction_is_encoded_once_for_its_consecutive_responses(tiny_decoder: Path) -> None:
+    prompt = "write a poem about rain. use no commas. end with hello."
+    reqs = (req(1, "use no commas."), req(2, "end with hello."))
+    group = [JudgeItem(f"g{k}", prompt, text, reqs) for k, text in
+             enumerate(["rain is the city", "rain , rain , and the river . hello", "the sun"])]
+    j = LlmJudge("tiny", spec(tiny_decoder))
+    parts = [j.encode_parts(it) for it in group]
+    assert parts[0][0] == parts[1][0] == parts[2][0]  # the part before the response is the same
+    got = j.judge(group)
+    assert j.counters["tokens"] == len(parts[0][0]) + sum(len(own) + sum(map(len, suf)) for _, own, suf in parts)
+    assert flat(got) == pytest.approx(flat(j.score_uncached(group)), abs=1e-5)
+    # interleaved with another instruction (its cache replaces the kept one), the scores are the same
+    mixed = [group[0], ITEMS[1], group[1], ITEMS[0], group[2]]
+    again = j.judge(mixed)
+    assert flat([again[0], again[2], again[4]]) == pytest.approx(flat(got), abs=1e-6)
+    assert flat(again) == pytest.approx(flat(j.score_uncached(mixed)), abs=1e-5)
+
+
 def test_prefix_is_shared_and_suffixes_hold_the_requirement(judge) -> None:
     prefix, suffixes = judge.encode_item(ITEMS[1])
     tok = judge.tokenizer

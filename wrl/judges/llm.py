@@ -65,6 +65,7 @@ YES_SPELLINGS = ("Yes", " Yes", "yes", " yes", "YES", " YES")
 NO_SPELLINGS = ("No", " No", "no", " no", "NO", " NO")
 #: Stands for the requirement while the chat template is rendered; the text is split there.
 _MARK = "\ue000wrl-requirement\ue000"
+_RESPONSE_MARK = "\ue000wrl-response\ue000"
 _FIELD = re.compile(r"\{(instruction|response|requirement)\}")
 #: How many characters of an unparsed critic answer a failure's detail quotes.
 EXCERPT = 80
@@ -197,6 +198,7 @@ class LlmJudge(Judge):
         forward = inspect.signature(self.model.forward).parameters
         self._keep_logits = "logits_to_keep" in forward
         self._cache_arg = "cache" if "cache" in forward else "past_key_values"  # renamed in transformers 5.x
+        self._shared: tuple[tuple[int, ...], Any] | None = None  # the last instruction's KV cache, by its ids
         self._counts = {"responses_cut": 0, "critic_unparsed": 0, "pairs": 0, "tokens": 0}
         self._torch = torch
 
@@ -220,7 +222,7 @@ class LlmJudge(Judge):
         return dict(self._counts)
 
     def close(self) -> None:
-        self.model = None
+        self.model = self._shared = None
         if str(self.device).startswith("cuda"):
             self._torch.cuda.empty_cache()
 
@@ -259,19 +261,25 @@ class LlmJudge(Judge):
             return response[:enc["offset_mapping"][limit - 1][1]]
         return self.tokenizer.decode(enc["input_ids"][:limit])
 
-    def encode_item(self, item: JudgeItem) -> tuple[list[int], list[list[int]]]:
-        """The ids of an item's shared prefix and of each requirement's suffix (``yes_no``): the model reads
-        ``prefix + suffix`` for each requirement. Counts a cut response."""
-        head, tail = self.template.split(item.prompt, self._cut(item.response))
+    def encode_parts(self, item: JudgeItem) -> tuple[list[int], list[int], list[list[int]]]:
+        """The ids of the three parts the model reads for each of an item's requirements (``yes_no``): what comes
+        before the response (the same for every response to the same instruction), the response up to the
+        requirement, and one suffix per requirement. Counts a cut response."""
+        head, tail = self.template.split(item.prompt, _RESPONSE_MARK)
         rendered = self._render(head + _MARK + tail)
-        if rendered.count(_MARK) != 1:
+        if rendered.count(_MARK) != 1 or rendered.count(_RESPONSE_MARK) != 1:
             raise ModelError(f"{self.spec.model}: the chat template does not keep the judge's question as written "
-                             "(the requirement's place in it is lost)")
-        before, after = rendered.split(_MARK)
-        prefix = before.rstrip(" ")
-        space = before[len(prefix):]  # a space before the requirement goes with it (BPE spells " word")
-        return (self._ids(prefix, first=True),
-                [self._ids(space + r.text + after, first=False) for r in item.requirements])
+                             "(the response's or the requirement's place in it is lost)")
+        shared, (space, rest) = _seam(rendered, _RESPONSE_MARK)
+        own, (space, tail) = _seam(space + self._cut(item.response) + rest, _MARK)
+        return (self._ids(shared, first=True), self._ids(own, first=False),
+                [self._ids(space + r.text + tail, first=False) for r in item.requirements])
+
+    def encode_item(self, item: JudgeItem) -> tuple[list[int], list[list[int]]]:
+        """The ids of an item's prefix (everything before the requirement) and of each requirement's suffix: the
+        model reads ``prefix + suffix`` for each requirement."""
+        shared, own, suffixes = self.encode_parts(item)
+        return shared + own, suffixes
 
     # --- judging --------------------------------------------------------------------------------
 
@@ -280,10 +288,12 @@ class LlmJudge(Judge):
             raise ModelError(f"judge {self.name!r} was closed")
         if self.spec.mode == "critic":
             return self._critic(items)
-        return [judgment(self._yes_no(item), self.spec.aggregate) for item in items]
+        return [judgment(scores, self.spec.aggregate) for scores in self._yes_no(items)]
 
-    def _forward(self, ids: Any, mask: Any, cache_: Any = None, keep: Any = 1) -> Any:
+    def _forward(self, ids: Any, mask: Any, cache_: Any = None, keep: Any = 1, positions: Any = None) -> Any:
         kwargs: dict[str, Any] = {"input_ids": ids, "attention_mask": mask, "use_cache": cache_ is not None}
+        if positions is not None:
+            kwargs["position_ids"] = positions
         if cache_ is not None:
             kwargs[self._cache_arg] = cache_  # updated in place: the caller keeps its reference
         if self._keep_logits:
@@ -307,36 +317,87 @@ class LlmJudge(Judge):
         where = {p: k for k, p in enumerate(keep.tolist())}
         return out.logits[rows, torch.tensor([where[n - 1] for n in lengths])]
 
-    def _yes_no(self, item: JudgeItem) -> list[float]:
-        """The item's requirement scores: its prefix encoded once, the suffixes batched over its KV cache."""
+    def _extend(self, kv: Any, ids: Sequence[int]) -> Any:
+        """A copy of ``kv`` (None: empty) extended by ``ids`` (batch 1); no logits are computed."""
         torch = self._torch
-        if not item.requirements:
-            return []
-        prefix, suffixes = self.encode_item(item)
-        scores: list[float] = []
-        with torch.inference_mode():
-            ids = torch.tensor([prefix], device=self.device)
-            prefix_cache = _new_cache(self.model)
-            self._forward(ids, torch.ones_like(ids), cache_=prefix_cache)
-            self._counts["tokens"] += len(prefix)
-            p = len(prefix)
-            for start in range(0, len(suffixes), self.spec.batch_size):
-                chunk = suffixes[start:start + self.spec.batch_size]
-                lengths = [len(s) for s in chunk]
-                width = max(lengths)
-                batch = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(chunk), p + width), dtype=torch.long)
-                mask[:, :p] = 1
-                for j, s in enumerate(chunk):
-                    batch[j, :len(s)] = torch.tensor(s)
-                    mask[j, p:p + len(s)] = 1
-                kv = copy.deepcopy(prefix_cache)
-                kv.batch_repeat_interleave(len(chunk))
-                keep = torch.tensor(sorted({n - 1 for n in lengths}))
-                out = self._forward(batch.to(self.device), mask.to(self.device), cache_=kv, keep=keep.to(self.device))
-                scores += self._yes_probability(self._last_logits(out, lengths, keep))
-                self._counts["tokens"] += sum(lengths)
-        self._counts["pairs"] += len(suffixes)
+        kv = _new_cache(self.model) if kv is None else copy.deepcopy(kv)
+        if ids:
+            past = kv.get_seq_length()
+            x = torch.tensor([list(ids)], device=self.device)
+            self._forward(x, torch.ones((1, past + len(ids)), dtype=torch.long, device=self.device), cache_=kv)
+            self._counts["tokens"] += len(ids)
+        return kv
+
+    def _yes_no(self, items: Sequence[JudgeItem]) -> list[list[float]]:
+        """Each item's requirement scores. Consecutive items with the same part before the response (the responses
+        to one instruction, as WEval's groups come) are scored together, up to ``batch_size`` requirements at once:
+        that part is encoded once (and kept while the next items share it), their responses in one batch over it,
+        then all their requirement suffixes in one batch."""
+        scores: list[list[float]] = [[] for _ in items]
+        todo = [(i, self.encode_parts(item)) for i, item in enumerate(items) if item.requirements]
+        at = 0
+        with self._torch.inference_mode():
+            while at < len(todo):
+                run = [todo[at]]
+                rows = len(todo[at][1][2])
+                while (at + len(run) < len(todo) and todo[at + len(run)][1][0] == run[0][1][0]
+                       and rows + len(todo[at + len(run)][1][2]) <= self.spec.batch_size):
+                    rows += len(todo[at + len(run)][1][2])
+                    run.append(todo[at + len(run)])
+                for (i, _), got in zip(run, self._score_run([parts for _, parts in run]), strict=True):
+                    scores[i] = got
+                at += len(run)
+        return scores
+
+    def _score_run(self, parts: list[tuple[list[int], list[int], list[list[int]]]]) -> list[list[float]]:
+        """Score items that share their first part: their responses right-padded in one forward over its cache,
+        then their suffixes, each row over its own response's cache row (the padding after a shorter response
+        masked, positions counted from its real length)."""
+        torch = self._torch
+        shared = parts[0][0]
+        key = tuple(shared)
+        if self._shared is None or self._shared[0] != key:
+            self._shared = (key, self._extend(None, shared))
+        p0, owns = len(shared), [own for _, own, _ in parts]
+        width = max(len(o) for o in owns)
+        kv = copy.deepcopy(self._shared[1])
+        kv.batch_repeat_interleave(len(parts))
+        if width:
+            ids = torch.full((len(parts), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(parts), p0 + width), dtype=torch.long)
+            mask[:, :p0] = 1
+            for g, own in enumerate(owns):
+                ids[g, :len(own)] = torch.tensor(own, dtype=torch.long)
+                mask[g, p0:p0 + len(own)] = 1
+            self._forward(ids.to(self.device), mask.to(self.device), cache_=kv)
+            self._counts["tokens"] += sum(map(len, owns))
+        rows = [(g, suffix) for g, (_, _, suffixes) in enumerate(parts) for suffix in suffixes]
+        flat: list[float] = []
+        for start in range(0, len(rows), self.spec.batch_size):
+            chunk = rows[start:start + self.spec.batch_size]
+            lengths = [len(s) for _, s in chunk]
+            span = max(lengths)
+            ids = torch.full((len(chunk), span), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), p0 + width + span), dtype=torch.long)
+            mask[:, :p0] = 1
+            positions = torch.zeros((len(chunk), span), dtype=torch.long)
+            for r, (g, suffix) in enumerate(chunk):
+                ids[r, :len(suffix)] = torch.tensor(suffix, dtype=torch.long)
+                mask[r, p0:p0 + len(owns[g])] = 1
+                mask[r, p0 + width:p0 + width + len(suffix)] = 1
+                positions[r] = torch.arange(p0 + len(owns[g]), p0 + len(owns[g]) + span)
+            rows_kv = copy.deepcopy(kv) if start + len(chunk) < len(rows) else kv
+            rows_kv.batch_select_indices(torch.tensor([g for g, _ in chunk], device=self.device))
+            keep = torch.tensor(sorted({n - 1 for n in lengths}))
+            out = self._forward(ids.to(self.device), mask.to(self.device), cache_=rows_kv, keep=keep.to(self.device),
+                                positions=positions.to(self.device))
+            flat += self._yes_probability(self._last_logits(out, lengths, keep))
+            self._counts["tokens"] += sum(lengths)
+        self._counts["pairs"] += len(rows)
+        scores, at = [], 0
+        for _, _, suffixes in parts:
+            scores.append(flat[at:at + len(suffixes)])
+            at += len(suffixes)
         return scores
 
     def score_uncached(self, items: Sequence[JudgeItem]) -> list[list[float]]:
@@ -410,6 +471,14 @@ class LlmJudge(Judge):
             else:
                 judged.append(judgment([s / 10.0 for s in scores if s is not None], self.spec.aggregate))
         return judged
+
+
+def _seam(text: str, mark: str) -> tuple[str, tuple[str, str]]:
+    """``text`` split at ``mark``: the part before it, without its trailing spaces, and the rest, which starts with
+    those spaces (BPE tokenizers spell a word with its leading space, `` word``)."""
+    before, after = text.split(mark)
+    kept = before.rstrip(" ")
+    return kept, (before[len(kept):], after)
 
 
 def _new_cache(model: Any) -> Any:
