@@ -433,5 +433,70 @@ def serve_rm(model: str, batch_size: int | None, device: str, dtype: str, aggreg
     click.echo("wrl serve-rm: stopped")
 
 
+@main.group()
+def weval() -> None:
+    """WEval on other people's evaluation files (the weval_judge and weval_metrics stages run it on the pipeline's
+    own groups)."""
+
+
+def _judge_spec(name: str, url: str | None, protocol: str, params_file: Path | None) -> Any:
+    """The judge ``name`` of params.yaml (or the defaults), or an HTTP judge at ``url``."""
+    from wrl.judges import JudgeSpec
+    from wrl.stages.weval_judge import DEFAULT_JUDGES, WevalJudgeConfig
+
+    if url:
+        return JudgeSpec(kind="http", url=url, protocol=protocol)
+    if params_file is None and Path("params.yaml").is_file():
+        params_file = Path("params.yaml")
+    specs = load_params(params_file).weval_judge.specs() if params_file else \
+        WevalJudgeConfig(judges=DEFAULT_JUDGES).specs()
+    if name not in specs:
+        raise click.UsageError(f"no judge {name!r} in {params_file or 'the default judges'}; judges: "
+                               f"{', '.join(specs)} (or --url for a judge behind a server)")
+    return specs[name]
+
+
+@weval.command("score")
+@click.argument("inp", type=click.Path(path_type=Path))
+@click.option("--group-size", required=True, type=click.IntRange(min=2), help="Rows per group (the paper's: 5).")
+@click.option("--judge", "judge_name", default="reward_model", show_default=True,
+              help="A judge of params.yaml's weval_judge.judges (the defaults without a params.yaml).")
+@click.option("--url", help="Judge with the server at this URL instead (e.g. http://127.0.0.1:8008).")
+@click.option("--protocol", type=click.Choice(["predict", "native"]), default="predict", show_default=True,
+              help="With --url: the paper's POST /predict, or wrl serve-rm's POST /score.")
+@click.option("--ties", type=click.Choice(["expected", "worst", "paper"]), default="expected", show_default=True,
+              help="Tied scores: no credit (expected), against gold (worst), or the paper's scorer (paper).")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take the judges from this params.yaml [./params.yaml if present].")
+@click.option("--out", type=click.Path(path_type=Path), help="Write each row's scores (Parquet/JSONL/CSV).")
+@click.option("--json", "as_json", is_flag=True, help="Print the overall figures as JSON instead of the tables.")
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=100),
+              help="Bootstrap resamples per 95% interval.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seeds the bootstrap.")
+def weval_score(inp: Path, group_size: int, judge_name: str, url: str | None, protocol: str, ties: str,
+                params_file: Path | None, out: Path | None, as_json: bool, resamples: int, seed: int) -> None:
+    """Score INP, a file in the paper's WEval format (consecutive groups of --group-size rows with chosen,
+    constraint, instruction_id_list, prompt), with one judge, and print how well it ranks the groups."""
+    import json
+
+    from wrl.judges import build_judge
+    from wrl.weval.paper import evaluate
+    from wrl.weval.report import text_table
+
+    if out is not None:
+        check_output(out)
+    name = judge_name if not url or judge_name != "reward_model" else "http"
+    judge = build_judge(name, _judge_spec(judge_name, url, protocol, params_file))
+    try:
+        summary = evaluate(inp, group_size, judge, ties=ties, seed=seed, resamples=resamples, out=out)
+    finally:
+        judge.close()
+    if as_json:
+        click.echo(json.dumps({"judge": name, "ties": ties, "groups": summary["groups"],
+                               **summary["judges"][name]["overall"]}, indent=2, sort_keys=True))
+    else:
+        click.echo(text_table(summary))
+
+
 if __name__ == "__main__":
     main()

@@ -48,12 +48,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from wrl.rm_metrics import RESAMPLES, _round, flat, percentile_bootstrap
+from wrl.weval import METRICS, TIES
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-TIES = ("expected", "worst", "paper")
-METRICS = ("tau", "rho", "position_consistency", "exact_match")
 
 #: Fewest groups a cell needs for a bootstrap interval. A percentile bootstrap interval of a mean behaves like
 #: ``mean +- 1.96 * s * sqrt((n - 1) / n) / sqrt(n)``, too narrow for small ``n``: with normal per-group values its

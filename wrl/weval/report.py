@@ -45,10 +45,10 @@ TIE_RULES: dict[str, str] = {
         "when tied scores are put in a random order. A judge that gives every response the same score gets a tau "
         "of about 0; under the paper's rule (`weval.ties: paper`) it would get a perfect 1."
     ),
-    "against": (
-        "a tie earns no credit: tied scores are put in the order opposite to the gold one (Kendall tau is tau-b "
-        "on the scores as they are). A judge that gives every response the same score gets a tau of about 0 and "
-        "the worst position consistency; under the paper's rule (`weval.ties: paper`) it would get a perfect 1."
+    "worst": (
+        "ties count against the judge: tied scores are put in the order opposite to the gold one, and every "
+        "metric is computed on that order. A judge that gives every response the same score gets a tau of -1; "
+        "use it to see how much of a judge's figure rests on ties."
     ),
     "paper": (
         "the paper's rule (its released `cal_corr.py`): tied scores are broken **toward the gold order**, so a "
@@ -256,6 +256,8 @@ def render_figure(summary: Mapping[str, Any], path: str | os.PathLike[str], *,
 def _tie_title(ties: Any) -> str:
     if ties == "paper":
         return "ties: paper (ties broken toward the gold order: a constant judge scores 1)"
+    if ties == "worst":
+        return "ties: worst (ties broken against the gold order: a constant judge scores -1)"
     if ties in TIE_RULES:
         return f"ties: {ties} (no credit for ties: a constant judge scores about 0)"
     return f"ties: {ties}"
@@ -455,6 +457,34 @@ def _examples(examples: Sequence[Mapping[str, Any]], judges: Sequence[str], limi
                         ["r", "l", "l", *(["r"] * len(shown))])
         lines.append("")
     return lines[:-1]
+
+
+def text_table(summary: Mapping[str, Any], order: Sequence[str] | None = None) -> str:
+    """The judges' figures, then Kendall tau by type of the dropped requirements, as aligned plain text (for
+    ``wrl weval score``)."""
+    from wrl.weval import METRICS
+
+    judges = judge_names(summary, order)
+    rows = [["judge", "groups", *METRICS]]
+    for judge in judges:
+        cell = summary["judges"][judge]
+        rows.append([judge, f"{cell.get('groups', 0):,} ({_share(cell.get('coverage'))})",
+                     *(interval(cell.get("overall", {}), m) for m in METRICS)])
+    lines = [_tie_title(summary.get("ties")), "", *_aligned(rows)]
+    types = _keys(summary, "type")
+    if types:
+        rows = [["dropped type", *judges]]
+        for key in types:
+            rows.append([key, *(interval(_cells(summary, j, "type").get(key, {}), "tau") for j in judges)])
+        lines += ["", "Kendall tau by type of the dropped requirements:", *_aligned(rows)]
+    return "\n".join(lines)
+
+
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths,
+                                                                                                  strict=True)))
+            for row in rows]
 
 
 def render_markdown(summary: Mapping[str, Any], *, figure: str | None,
