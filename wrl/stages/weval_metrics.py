@@ -30,7 +30,8 @@ from wrl.weval import METRICS, TIES
 
 STAGE_NAME = "weval_metrics"
 GROUP_COLUMNS = ("group_id", "member", "gold", "group_size", "category", "group_dropped_types",
-                 "group_dropped_families", "verified_order", "prompt", "response", "dropped_ids")
+                 "group_dropped_families", "verified_order", "prompt", "response", "dropped_ids", "requirement_ids",
+                 "requirement_types")
 SCORE_COLUMNS = ("judge", "group_id", "member", "score", "failure")
 REPORT_FILE = "weval.md"
 FIGURE_FILE = "weval_tau_by_type.png"
@@ -129,7 +130,9 @@ def examples_of(groups: pa.Table, scores: pa.Table, n: int) -> list[dict[str, An
     for g in ids:
         rows = groups.filter(pc.equal(groups["group_id"], g)).to_pylist()
         out.append({"group": g, "category": rows[0]["category"], "prompt": rows[0]["prompt"],
-                    "responses": [{"gold": r["gold"], "dropped": r["dropped_ids"], "response": r["response"],
+                    "responses": [{"gold": r["gold"], "response": r["response"],
+                                   "dropped": [dict(zip(r["requirement_ids"], r["requirement_types"], strict=True))[x]
+                                               for x in r["dropped_ids"]],
                                    "scores": score_of[(g, r["member"])]} for r in rows]})
     return out
 
@@ -166,8 +169,8 @@ def run(cfg: WevalMetricsConfig, paths: Paths, ctx: Context) -> Report:
         write_json(plot_rows(summary, by="category"), paths.plots[0])
         write_json(plot_rows(summary, by="type"), paths.plots[1])
     with atomic_directory(report_dir) as tmp:
-        render_figure(summary, tmp / FIGURE_FILE)
-        (tmp / REPORT_FILE).write_text(render_markdown(summary, figure=FIGURE_FILE, examples=examples_of(
+        render_figure(summary, tmp / FIGURE_FILE, order=judges)
+        (tmp / REPORT_FILE).write_text(render_markdown(summary, figure=FIGURE_FILE, order=judges, examples=examples_of(
             groups, scores, cfg.examples)), encoding="utf-8")
     lines = [f"groups: {n_groups:,} of {n_all:,}" + (" (verified order only)" if cfg.verified_only else "")
              + f"; ties: {cfg.ties}"]
