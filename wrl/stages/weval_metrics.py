@@ -9,7 +9,8 @@ failed on any response is left out of that judge's figures and counted by the fa
 
 Outputs: the per-(judge, group) metrics (SQL view ``weval_group_metrics``), the summary as
 metrics for ``dvc metrics show/diff`` and ``dvc exp show``, plot data by category and by type,
-and a report directory (``weval.md`` with a figure of tau by type per judge).
+and a report directory (``weval.md``, its figure of tau by type per judge, and ``summary.json`` with every
+breakdown).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ GROUP_COLUMNS = ("group_id", "member", "gold", "group_size", "category", "group_
 SCORE_COLUMNS = ("judge", "group_id", "member", "score", "failure")
 REPORT_FILE = "weval.md"
 FIGURE_FILE = "weval_tau_by_type.png"
+SUMMARY_FILE = "summary.json"
 
 GROUP_METRICS_SCHEMA = pa.schema([
     ("judge", pa.string()), ("group_id", pa.string()), ("category", pa.string()), ("group_size", pa.int32()),
@@ -115,6 +117,16 @@ def judge_groups(judge: str, groups: pa.Table, scores: pa.Table, ties: str) -> t
     return table, excluded
 
 
+def headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """What ``dvc metrics show`` and ``dvc exp show`` get: each judge's overall figures and coverage, and the
+    paired differences. The breakdowns are in the report's ``summary.json`` and the plot files (one column per
+    cell would make ``dvc exp show`` unreadable)."""
+    return {**{k: v for k, v in summary.items() if k not in ("judges", "differences")},
+            "judges": {j: {k: v for k, v in cell.items() if not k.startswith("by_")}
+                       for j, cell in summary["judges"].items()},
+            "differences": summary["differences"]}
+
+
 def examples_of(groups: pa.Table, scores: pa.Table, n: int) -> list[dict[str, Any]]:
     """The report's examples: the first ``n`` groups (by id) of the largest size, with every judge's scores."""
     if n == 0 or groups.num_rows == 0:
@@ -164,11 +176,12 @@ def run(cfg: WevalMetricsConfig, paths: Paths, ctx: Context) -> Report:
     summary["groups"] = {"total": n_all, "counted": n_groups, "verified_only": cfg.verified_only}
     write_table(per_group, metrics_out)
     if paths.metrics is not None:
-        write_json({STAGE_NAME: summary}, paths.metrics)
+        write_json({STAGE_NAME: headline(summary)}, paths.metrics)
     if paths.plots:
         write_json(plot_rows(summary, by="category"), paths.plots[0])
         write_json(plot_rows(summary, by="type"), paths.plots[1])
     with atomic_directory(report_dir) as tmp:
+        write_json(summary, tmp / SUMMARY_FILE)
         render_figure(summary, tmp / FIGURE_FILE, order=judges)
         (tmp / REPORT_FILE).write_text(render_markdown(summary, figure=FIGURE_FILE, order=judges, examples=examples_of(
             groups, scores, cfg.examples)), encoding="utf-8")
@@ -191,7 +204,8 @@ STAGE = Stage(
             Port("scores", "Judge scores (the weval_judge stage's output).")),
     outputs=(Port("group_metrics", "Per (judge, group): Kendall tau, Spearman rho, position consistency, exact "
                   "match."),
-             Port("report", "The report directory: weval.md and its figure of tau by type per judge.",
+             Port("report", "The report directory: weval.md, its figure of tau by type per judge, and "
+                  "summary.json (every breakdown).",
                   directory=True)),
     plots=(Port("by_category", "Kendall tau by task category, per judge"),
            Port("by_type", "Kendall tau by type of the dropped requirements, per judge")),
