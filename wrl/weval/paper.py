@@ -112,10 +112,12 @@ def read_paper_file(path: str | Path, group_size: int) -> PaperGroups:
                 raise DatasetError(f"{path}: row {i}: {k} constraints dropped, but a group of {group_size} holds "
                                    f"0 to {group_size - 1}")
             if k in seen:
-                absent = sorted(set(range(group_size)) - set(seen) - {k})
+                ks = {len(r["instruction_id_list"]) if isinstance(r["instruction_id_list"], list) else -1
+                      for r in rows[first:first + group_size]}
+                absent = ", ".join(str(d) for d in range(group_size) if d not in ks)
                 raise DatasetError(f"{path}: row {i}: a second member with {k} dropped in the group of rows "
-                                   f"{first}-{first + group_size - 1} (row {seen[k]} is the first); the member with "
-                                   f"{absent[0]} dropped is missing")
+                                   f"{first}-{first + group_size - 1} (row {seen[k]} is the first); no member has "
+                                   f"{absent} dropped: is a member missing?")
             seen[k] = i
             key = tuple(constraints)
             if key not in parsed:
