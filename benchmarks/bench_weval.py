@@ -80,7 +80,7 @@ def main() -> None:
     print(f"\nWEval on {n_groups} pipeline groups ({len(items)} responses, {pairs} requirement pairs) and "
           f"{args.groups:,} synthetic groups (metrics)\n")
     print(f"| {'step':<44} | {'groups':>8} | {'seconds':>8} | {'s / 1,000 groups':>16} | {'rate':>20} |")
-    print(f"|{'-' * 46}|{'-' * 10}:|{'-' * 9}:|{'-' * 17}:|{'-' * 21}:|")
+    print(f"|{'-' * 46}|{'-' * 9}:|{'-' * 9}:|{'-' * 17}:|{'-' * 21}:|")
     for step, groups, secs, rate, unit in rows:
         print(f"| {step:<44} | {groups:>8,} | {secs:>8.2f} | {1000 * secs / groups:>16.2f} | "
               f"{rate:>9.1f} {unit:<10} |")

@@ -183,3 +183,23 @@ def test_paper_constraints_are_typed_for_the_verifiers(tmp_path: Path) -> None:
              "instruction_id_list": ids} for text, ids in members]
     groups = read_paper_file(write_jsonl(tmp_path / "v.jsonl", rows), 3)
     assert [r.type for r in groups.items[0].requirements] == ["no_commas", "tone"]
+
+
+def test_wrl_weval_score_with_a_judge_behind_a_server(tmp_path: Path, tiny_reward_model: Path) -> None:
+    from wrl.reward_model import RewardModel
+    from wrl.serve import RewardServer, ServerSettings
+
+    path = write_jsonl(tmp_path / "weval.jsonl", paper_rows(4, 3))
+    rm = RewardModel.load(tiny_reward_model, device="cpu")
+    local = build_judge("local", JudgeSpec(kind="reward_model", model=str(tiny_reward_model), device="cpu"))
+    expected = evaluate(path, 3, local, resamples=200)["judges"]["local"]["overall"]
+    server = RewardServer(rm, ServerSettings(port=0, max_wait_ms=1)).start()
+    try:
+        for protocol in ("predict", "native"):
+            result = CliRunner().invoke(main, ["weval", "score", str(path), "--group-size", "3", "--url", server.url,
+                                               "--protocol", protocol, "--json", "--resamples", "200"])
+            assert result.exit_code == 0, result.output
+            out = json.loads(result.output)
+            assert out["judge"] == "http" and out["tau"] == expected["tau"] and out["n"] == 4
+    finally:
+        server.close()
