@@ -27,7 +27,7 @@ from bench_weval_metrics import synthesize  # noqa: E402
 from wrl.config import load_params  # noqa: E402
 from wrl.judges import build_judge  # noqa: E402
 from wrl.rollouts import check_rows, read_parsed, read_rollouts  # noqa: E402
-from wrl.stages.weval_judge import test_rows  # noqa: E402
+from wrl.stages.weval_judge import evaluated_rows  # noqa: E402
 from wrl.weval.groups import build_groups  # noqa: E402
 from wrl.weval.metrics import ragged_rank_metrics, summarize  # noqa: E402
 
@@ -35,7 +35,7 @@ from wrl.weval.metrics import ragged_rank_metrics, summarize  # noqa: E402
 def pipeline_groups(cfg) -> tuple[list, int]:
     parsed = read_parsed(REPO / "data/parsed.parquet")
     raw, _, _ = read_rollouts(REPO / "data/rollouts", "bench")
-    rows, _, index = check_rows(test_rows(raw, parsed, cfg.sample)[0], parsed, "bench")
+    rows, _, index = check_rows(evaluated_rows(raw, parsed, cfg.sample)[0], parsed, "bench")
     groups = build_groups(rows, parsed, index, group_size=cfg.group_size, min_requirements=cfg.min_requirements,
                           stage="bench")
     return groups.items, len(set(groups.table["group_id"].to_pylist()))

@@ -115,7 +115,7 @@ def scores_table(name: str, kind: str, settings: dict[str, Any], groups: pa.Tabl
     }, schema=SCORES_SCHEMA)
 
 
-def test_rows(raw: pa.Table, parsed: pa.Table, sample: int) -> tuple[pa.Table, int]:
+def evaluated_rows(raw: pa.Table, parsed: pa.Table, sample: int) -> tuple[pa.Table, int]:
     """The rollout rows WEval reads: test split (by the rollout or by the instruction), the chosen sample; and how
     many other rows there were."""
     split_of_instruction = pc.take(parsed["split"], pc.index_in(raw["id"], parsed["id"]))
@@ -131,7 +131,7 @@ def run(cfg: WevalJudgeConfig, paths: Paths, ctx: Context) -> Report:
     specs = cfg.specs()
     parsed = read_parsed(Path(parsed_path))
     raw, rejects, _ = read_rollouts(Path(rollouts_dir), STAGE_NAME)
-    selected, skipped = test_rows(raw, parsed, cfg.sample)
+    selected, skipped = evaluated_rows(raw, parsed, cfg.sample)
     unreadable = sum(t.num_rows for t in rejects)
     rows, bad, index = check_rows(selected, parsed, STAGE_NAME)
     rejects += bad
