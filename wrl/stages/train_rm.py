@@ -18,7 +18,8 @@ real token.
 Resume: the Trainer checkpoints into the ``checkpoints`` output (``persist: true`` in dvc.yaml) beside
 a fingerprint of everything that shapes training (params, input and backbone hashes, world size,
 library versions). A re-run after a kill resumes from the last complete checkpoint when the
-fingerprint matches, and starts over (removing the stale checkpoints) when it does not.
+fingerprint matches, and starts over (removing the stale checkpoints) when it does not. The mechanism
+(and the dvclive curves) is :mod:`wrl.training`, shared with ``grpo``.
 
 Several processes: ``launch.processes > 1`` re-executes the stage under ``accelerate launch``
 (:mod:`wrl.launch`); only rank 0 writes the model, scores and metrics.
@@ -26,7 +27,6 @@ Several processes: ``launch.processes > 1`` re-executes the stage under ``accele
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
@@ -66,6 +66,14 @@ from wrl.rm_metrics import (
     with_interval,
 )
 from wrl.stage import Context, Paths, Port, Report, Stage, View, rejects_summary, write_rejects
+from wrl.training import (
+    FINGERPRINT_FILE,  # noqa: F401 - where the tests and older callers find it
+    checkpoint_step,
+    curves_callback,
+    distributed_state,
+    resume_point,
+)
+from wrl.training import fingerprint as training_fingerprint
 
 SPLITS = ("train", "dev", "test")
 #: Training arguments the stage sets unless ``train_rm.trainer`` overrides them: sized for about three
@@ -88,7 +96,6 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 }
 #: Set by the stage itself (a key given in ``train_rm.trainer`` too is an error).
 FIXED_ARGS = ("output_dir", "seed", "report_to", "per_device_eval_batch_size", "eval_strategy")  # seed: train_rm.seed
-FINGERPRINT_FILE = "wrl_fingerprint.json"
 CHECK_PAIRS = 8
 LABEL_NAMES = {0: "violated", 1: "followed"}
 
@@ -334,135 +341,20 @@ def _reward_trainer_class() -> type:
 def _loss_curves_callback(paths: Paths) -> Any:
     """dvclive logging of the train and eval loss by global step into the two plot files (dvclive's layout:
     ``DIR/plots/metrics/train/loss.tsv`` and ``DIR/plots/metrics/eval/loss.tsv``)."""
-    from dvclive import Live
-    from dvclive.huggingface import DVCLiveCallback
-
     train_path, eval_path = paths.plots
-    tail = ("plots", "metrics", "train", "loss.tsv")
-    if train_path.parts[-4:] != tail or eval_path != train_path.parents[3] / "plots/metrics/eval/loss.tsv":
-        raise DatasetError(f"the loss plots must be DIR/{'/'.join(tail)} and DIR/plots/metrics/eval/loss.tsv "
-                           f"(dvclive's layout); got {train_path} and {eval_path}")
-    live_dir = train_path.parents[3]
-
-    class LossCurves(DVCLiveCallback):
-        """Logs only the losses, at the trainer's global step (not dvclive's own counter), and replays the
-        history a resumed run restored from its checkpoint; writes no summary or params file."""
-
-        KEYS: ClassVar[dict[str, str]] = {"loss": "train/loss", "eval_loss": "eval/loss"}
-
-        def __init__(self) -> None:
-            import logging
-
-            logging.getLogger("dvclive").setLevel(logging.ERROR)  # the callback's deprecation notice
-            super().__init__(live=Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None))
-            self.replayed = False
-
-        def _log(self, step: int, logs: dict[str, Any]) -> None:
-            for key, name in self.KEYS.items():
-                if key in logs and isinstance(logs[key], (int, float)):
-                    self.live.step = step
-                    self.live.log_metric(name, round(float(logs[key]), 6))
-
-        def _replay(self, state: Any) -> None:
-            if not self.replayed:
-                self.replayed = True
-                for entry in state.log_history:
-                    self._log(int(entry.get("step", 0)), entry)
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            pass  # the parameters are in params.yaml
-
-        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self._replay(state)
-
-        def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self._replay(state)
-            self._log(state.global_step, kwargs.get("logs", {}))
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self._replay(state)
-            for path, name in ((train_path, "loss"), (eval_path, "loss")):
-                if not path.exists():  # no dev split, or no log yet: an empty curve, so DVC finds the file
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(f"step\t{name}\n", encoding="utf-8")
-
-    return LossCurves()
+    return curves_callback({"train/loss": train_path, "eval/loss": eval_path},
+                           value_of={"train/loss": "loss", "eval/loss": "eval_loss"})
 
 
-# --- checkpoints and resume -----------------------------------------------------------------------
-
-
-def _file_md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# --- checkpoints and resume (wrl/training.py) -----------------------------------------------------
 
 
 def fingerprint(cfg: TrainRMConfig, inputs: tuple[Path, ...], processes: int) -> str:
     """A hash of everything that shapes training: params, the inputs' and the backbone's bytes, the world size and
     the library versions. A checkpoint is resumed only under the same fingerprint."""
-    import torch
-    import transformers
-
-    source = resolve(cfg.backbone)
-    backbone: dict[str, Any] = {"reference": cfg.backbone}
-    if source.local:
-        root = Path(source.location)
-        backbone["files"] = {str(p.relative_to(root)): (_file_md5(p) if p.stat().st_size < 1 << 24 else
-                                                         p.stat().st_size)
-                             for p in sorted(root.rglob("*")) if p.is_file()}
-    versions = {"torch": torch.__version__, "transformers": transformers.__version__}
-    if cfg.objective == "pairwise":
-        import trl
-
-        versions["trl"] = trl.__version__
-    data = {"params": {k: v for k, v in as_dict(cfg).items() if k not in ("eval_batch_size", "bootstrap_resamples")},
-            "inputs": [_file_md5(p) for p in inputs], "backbone": backbone, "world_size": processes,
-            "versions": versions}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def complete_checkpoints(directory: Path) -> list[Path]:
-    """The checkpoints under ``directory`` whose trainer state was written (the Trainer writes it last), oldest
-    first."""
-    found = []
-    for path in directory.glob("checkpoint-*"):
-        step = path.name.removeprefix("checkpoint-")
-        if not step.isdigit():
-            continue
-        try:
-            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        found.append((int(step), path))
-    return [p for _, p in sorted(found)]
-
-
-def prepare_checkpoints(directory: Path, fp: str, *, main: bool) -> Path | None:
-    """The checkpoint to resume from, if ``directory`` holds one made under fingerprint ``fp``.
-
-    On the main process, a directory made under another fingerprint is emptied (its checkpoints
-    cannot be resumed with these settings), incomplete checkpoints (a kill mid-save) are removed, and
-    the fingerprint is written.
-    """
-    marker = directory / FINGERPRINT_FILE
-    try:
-        same = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") == fp
-    except (OSError, ValueError, AttributeError):
-        same = False
-    complete = complete_checkpoints(directory) if same else []
-    resume = complete[-1] if complete else None
-    if main:
-        if directory.exists() and not same:
-            shutil.rmtree(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for path in directory.glob("checkpoint-*"):
-            if path not in complete:
-                shutil.rmtree(path, ignore_errors=True)
-        marker.write_text(json.dumps({"fingerprint": fp}) + "\n", encoding="utf-8")
-    return resume
+    params = {k: v for k, v in as_dict(cfg).items() if k not in ("eval_batch_size", "bootstrap_resamples")}
+    return training_fingerprint(params, inputs=inputs, models={"backbone": cfg.backbone}, world_size=processes,
+                                libraries=("trl",) if cfg.objective == "pairwise" else ())
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -540,13 +432,8 @@ def run(cfg: TrainRMConfig, paths: Paths, ctx: Context) -> Report:
     dev_ds = build(tokenizer, fmt, dev_rows)[0] if dev_rows.num_rows else None
 
     # Resume: every rank reads the checkpoint directory before rank 0 cleans it.
-    state = _state()
-    fp = fingerprint(cfg, paths.inputs, world_size())
-    resume = prepare_checkpoints(checkpoints, fp, main=False)
-    state.wait_for_everyone()
-    if main:
-        prepare_checkpoints(checkpoints, fp, main=True)
-    state.wait_for_everyone()
+    state = distributed_state()
+    resume = resume_point(checkpoints, fingerprint(cfg, paths.inputs, world_size()))
 
     callbacks = [_loss_curves_callback(paths)] if main and paths.plots else []
     if pointwise:
@@ -569,8 +456,7 @@ def run(cfg: TrainRMConfig, paths: Paths, ctx: Context) -> Report:
     for callback in callbacks:
         callback.on_train_end(args, trainer.state, trainer.control)  # the curves, complete after the last eval
     train_seconds = time.monotonic() - train_started
-    resumed_at = int(resume.name.split("-")[1]) if resume else 0
-    steps_run = trainer.state.global_step - resumed_at
+    steps_run = trainer.state.global_step - checkpoint_step(resume)
 
     settings = RewardModelSettings(objective=cfg.objective, template=cfg.template, max_length=cfg.max_length,
                                    backbone=cfg.backbone, extra={"seed": cfg.seed, "pad_token_added": added_pad})
@@ -642,12 +528,6 @@ def run(cfg: TrainRMConfig, paths: Paths, ctx: Context) -> Report:
     return Report("train_rm", rows_in, rows_in - sum(by_reason.values()), by_reason, paths.outputs[:2],
                   paths.rejects, lines=lines,
                   counts=[("test examples by type", Counter(_column(test_rows, "type", "(unknown)")))])
-
-
-def _state() -> Any:
-    from accelerate import PartialState
-
-    return PartialState()
 
 
 def _pair_scores(rm: RewardModel, test_rows: pa.Table, test_scores: np.ndarray, pairs: pa.Table
