@@ -5,6 +5,7 @@ outputs, and one error for a model that cannot be loaded."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from wrl.errors import ModelError, ParamsError
-from wrl.policy_eval import EvalItem, PolicyResult, cell_figures, metric_names
+from wrl.policy_eval import EvalItem, PolicyResult, cell_figures, metric_names, verdict
+from wrl.sql import connect
 from wrl.stage import Context, pipeline_main
 from wrl.stages.eval_policy import STAGE, EvalPolicyConfig, pick
 from wrl.verify import FIGURES, ifeval_figures, verify_table
@@ -124,6 +126,15 @@ def test_two_policies_figures_match_ifeval_and_outputs_are_byte_identical(
     assert report.count("| | base | trained |") == 2  # examples: 2, side by side
     assert (a["dir"] / "report" / "eval_policy_accuracy_by_type.png").read_bytes()[:4] == b"\x89PNG"
 
+    # the SQL view, and the documented query's shape
+    (tmp_path / "data" / "eval_policy").mkdir(parents=True)
+    shutil.copy(a["dir"] / "responses.parquet", tmp_path / "data" / "eval_policy" / "responses.parquet")
+    con = connect(tmp_path)
+    assert con.sql("SELECT policy, count(*), avg(score_reward_model) FROM policy_eval GROUP BY ALL ORDER BY 1"
+                   ).fetchall() == [("base", 12, pytest.approx(metrics["test"]["base"]["reward_model"], abs=1e-6)),
+                                    ("trained", 12, pytest.approx(metrics["test"]["trained"]["reward_model"],
+                                                                  abs=1e-6))]
+
     b = run_stage(tmp_path, tiny_decoder, other_decoder, out="again", **sampled)
     for name in ("responses.parquet", "rejects.parquet", "metrics.json", "report/eval_policy.md",
                  "report/summary.json", "report/eval_policy_accuracy_by_type.png"):
@@ -177,8 +188,6 @@ def test_ifeval_file_prompts_are_parsed_with_their_requirements_and_bad_rows_rej
 
 def test_a_policy_that_cannot_be_loaded_is_one_error_before_any_output(
         tmp_path: Path, tiny_decoder: Path, capsys: pytest.CaptureFixture) -> None:
-    import shutil
-
     write_parsed(tmp_path)
     broken = tmp_path / "broken"
     shutil.copytree(tiny_decoder, broken)
@@ -240,3 +249,11 @@ def test_cell_figures_pool_requirements_and_leave_failures_out_of_both_policies(
     by_type = cell_figures(items[2:], metric_names(["j"]), rtype="length", seed=0, name="t", resamples=100)
     assert by_type["n"] == 1 and by_type["base"]["instruction_strict"] == 0.0  # its length requirement only
     assert by_type["base"]["prompt_strict"] == 0.0 and by_type["base"]["j"] == pytest.approx(0.1)
+
+
+def test_a_difference_is_called_only_when_its_interval_excludes_zero() -> None:
+    assert verdict({"j": 0.1, "j_low": 0.02, "j_high": 0.2}, "j") == "trained better"
+    assert verdict({"j": -0.1, "j_low": -0.2, "j_high": -0.01}, "j") == "base better"
+    assert verdict({"j": 0.1, "j_low": -0.02, "j_high": 0.2}, "j") == "no clear difference"
+    assert verdict({"j": 0.1, "j_low": None, "j_high": None}, "j") == "too few instructions to tell"
+    assert verdict({"words": 3.0, "words_low": 1.0, "words_high": 5.0}, "words") == "trained longer"

@@ -93,7 +93,7 @@ def metric_names(judges: Sequence[str]) -> list[str]:
 
 def _round(x: Any) -> float | None:
     x = float(x)
-    return round(x, 6) if math.isfinite(x) else None
+    return round(x, 6) + 0.0 if math.isfinite(x) else None  # + 0.0: no -0.0 in the metrics
 
 
 # --- per-cell arrays ---------------------------------------------------------------------------------------------
@@ -272,8 +272,8 @@ def _label(metric: str, judges: Sequence[str]) -> str:
     return f"judge `{metric}`: mean score" if metric in judges else LABELS.get(metric, metric)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    rule = ["---"] + ["---:"] * (len(header) - 1)
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[int] = (0,)) -> list[str]:
+    rule = ["---" if i in left else "---:" for i in range(len(header))]
     return ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |",
             *("| " + " | ".join(row) + " |" for row in rows)]
 
@@ -346,7 +346,8 @@ def render_markdown(summary: Mapping[str, Any], *, about: Mapping[str, Any], ite
         rows = [[_label(m, judges), with_ci(o["base"], m), with_ci(o["trained"], m),
                  with_ci(o["difference"], m, signed=True), verdict(o["difference"], m), f"{o['counted'][m]:,}"]
                 for m in metrics]
-        lines += _table(["figure", "base", "trained", "Δ trained − base", "verdict", "instructions counted"], rows)
+        lines += _table(["figure", "base", "trained", "Δ trained − base", "verdict", "instructions counted"], rows,
+                        left=(0, 4))
         lines.append("")
         lines += _breakdown(cells["by_category"], metrics, "By task category", "category")
         shown = [m for m in metrics if m in ("prompt_strict", "instruction_strict", *judges)]
