@@ -10,11 +10,23 @@ from __future__ import annotations
 
 from wrl.config import params_class
 from wrl.stage import Stage
-from wrl.stages import data, drop, grpo, models, parse, rm_data, rollout, train_rm, weval_judge, weval_metrics
+from wrl.stages import (
+    data,
+    drop,
+    eval_policy,
+    grpo,
+    models,
+    parse,
+    rm_data,
+    rollout,
+    train_rm,
+    weval_judge,
+    weval_metrics,
+)
 
 #: Every stage, in pipeline order.
 STAGES: tuple[Stage, ...] = (data.STAGE, parse.STAGE, drop.STAGE, models.STAGE, rollout.STAGE, rm_data.STAGE,
-                             train_rm.STAGE, weval_judge.STAGE, weval_metrics.STAGE, grpo.STAGE)
+                             train_rm.STAGE, weval_judge.STAGE, weval_metrics.STAGE, grpo.STAGE, eval_policy.STAGE)
 
 #: All of ``params.yaml``: one field per stage section.
 Params = params_class({s.name: s.config for s in STAGES})
