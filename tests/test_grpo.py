@@ -233,6 +233,22 @@ def test_reward_server_that_is_down_stops_before_training(tiny_decoder, tiny_rew
     assert not (tmp_path / "checkpoints/grpo").exists()
 
 
+def test_lora_trains_an_adapter_and_writes_the_merged_policy(tiny_decoder, tiny_reward_model, tmp_path):
+    pytest.importorskip("peft")
+    import torch
+    from safetensors.torch import load_file
+
+    lora = {"r": 4, "target_modules": ["q_proj", "v_proj"]}
+    _train(tmp_path, tiny_decoder, tiny_reward_model, _config(lora=lora))
+    out = tmp_path / "models/grpo_policy"
+    assert not (out / "adapter_config.json").exists()  # a plain directory, loadable without peft
+    before, after = load_file(tiny_decoder / "model.safetensors"), load_file(out / "model.safetensors")
+    assert set(after) == set(before)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(".q_proj." in k or ".v_proj." in k for k in changed)  # only the adapted layers
+    assert json.loads((out / "wrl_grpo.json").read_text())["params"]["lora"] == lora
+
+
 def test_lora_and_vllm_without_their_packages_say_what_to_install(tiny_decoder, tiny_reward_model, tmp_path):
     import importlib.util
 

@@ -99,3 +99,17 @@ def test_an_unreachable_hub_id_is_one_error_line(tmp_path):
     lines = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(lines) == 1 and "nobody/no-such-model-xyz" in lines[0] and "offline?" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_corrupt_weights_are_one_error_line(tiny_decoder, tmp_path):
+    """A truncated model.safetensors (an interrupted copy) is a ModelError naming the file, not a traceback."""
+    import shutil
+
+    from wrl.models import load_causal_lm
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_decoder, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelError, match=f"{broken}: cannot load the model"):
+        load_causal_lm(resolve(str(broken)))

@@ -27,7 +27,8 @@ from conftest import REPO
 
 from wrl.config import params_from_dict
 from wrl.errors import ModelError
-from wrl.generation import GenerationSettings, OpenAISettings, TransformersGenerator, derive_seed, make_generator
+from wrl.generation import GenerationSettings, OpenAISettings, TransformersGenerator, make_generator
+from wrl.seeding import derive_seed
 from wrl.stage import Context, pipeline_main
 from wrl.stages.rollout import ROLLOUTS_SCHEMA, STAGE, RolloutConfig, select
 

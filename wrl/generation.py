@@ -41,12 +41,11 @@ from typing import Any, Protocol
 from wrl.errors import ModelError
 from wrl.models import ModelSource, guarded_load, load_causal_lm, load_tokenizer, pick_device, resolve, torch_dtype
 from wrl.rm_client import JsonHttp, excerpt
+from wrl.seeding import derive_seed
 
 BACKENDS = ("transformers", "vllm", "openai")
 FINISH_REASONS = ("stop", "length")
 VLLM_MISSING = "the vllm backend is not installed: pip install 'wrl[vllm]'"
-# Seeds handed to backends and servers stay in 31 bits (some servers take an int32).
-SEED_BITS = 0x7FFF_FFFF
 
 #: Called with the completions of each finished batch (or request), for progress bars.
 Progress = Callable[[Sequence["Completion"]], None]
@@ -138,12 +137,6 @@ def make_generator(settings: GenerationSettings) -> Generator:
     if settings.backend == "openai":
         return OpenAIGenerator(settings)
     raise ModelError(f"unknown generation backend {settings.backend!r}; backends: {', '.join(BACKENDS)}")
-
-
-def derive_seed(*parts: object) -> int:
-    """A seed from any parts (a base seed, a shard index, a batch index): stable across runs and machines."""
-    digest = hashlib.blake2b("\0".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & SEED_BITS
 
 
 # --- model identity -------------------------------------------------------------------------------

@@ -103,9 +103,11 @@ def _looks_like_hub_id(reference: str) -> bool:
 
 def guarded_load(source: ModelSource, what: str, load: Any) -> Any:
     """Run ``load()``, turning the hub's and transformers' failures into one :class:`ModelError` line."""
+    from safetensors import SafetensorError
+
     try:
         return load()
-    except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:
+    except (OSError, ValueError, KeyError, RuntimeError, ImportError, SafetensorError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         hint = "" if source.local else " (offline? set a local path or package:NAME in params.yaml)"
         raise ModelError(f"{source.reference}: cannot load the {what}: {first}{hint}") from None

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from wrl.errors import DatasetError
 from wrl.io import read_input, read_table, rejects_table
 from wrl.requirements import SeenIds
+from wrl.stage import Port
 
 SPLITS = ("train", "dev", "test")
 #: Columns every rollout row needs (a null cell rejects the row, an absent column is an error).
@@ -23,6 +24,9 @@ ROLLOUT_COLUMNS = ("id", "variant_id", "sample", "prompt", "kept_ids", "dropped_
 #: Columns of the parsed instructions the later stages take (category and language may be absent).
 PARSED_COLUMNS = ("id", "prompt", "requirements", "split")
 REQUIREMENT_FIELDS = ("id", "type", "family", "text", "verifiable")
+#: The inputs of the stages that read rollouts against their instructions (rm_data, weval_judge).
+INPUTS = (Port("rollouts", "Rollouts: a directory of Parquet shards (the rollout stage's output).", directory=True),
+          Port("parsed", "Parsed instructions (the parse stage's output)."))
 
 
 def _string_lists(column: pa.ChunkedArray, name: str, source: Path) -> pa.ChunkedArray:

@@ -9,12 +9,11 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-
 import pyarrow as pa
 
 from wrl._core import InvalidConfigError
 from wrl.io import DatasetError
+from wrl.seeding import stable_hash
 
 __all__ = ["assign_splits", "normalize_prompt"]
 
@@ -51,14 +50,13 @@ def assign_splits(table: pa.Table, *, train: float, dev: float, test: float, see
     if "prompt" not in table.column_names:
         raise DatasetError(f"assign_splits needs a 'prompt' column; got {table.column_names}")
     cut_train, cut_dev = train * 2**64, (train + dev) * 2**64
-    salt = f"{int(seed)}\x1f".encode()
     cache: dict[str, str] = {}
     splits = []
     for prompt in table["prompt"].to_pylist():
         key = normalize_prompt(prompt)
         split = cache.get(key)
         if split is None:
-            h = int.from_bytes(hashlib.blake2b(salt + key.encode("utf-8"), digest_size=8).digest(), "big")
+            h = stable_hash(int(seed), key, sep="\x1f")
             split = "train" if h < cut_train else "dev" if h < cut_dev else "test"
             cache[key] = split
         splits.append(split)

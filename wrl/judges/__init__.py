@@ -167,6 +167,10 @@ class JudgeSpec(Section):
         return build_section(named, raw, f"weval_judge.judges.{name}", source)
 
 
+#: Responses per :meth:`Judge.judge` call in :meth:`Judge.judge_all` (the unit of the progress bar).
+CHUNK_ITEMS = 64
+
+
 class Judge(ABC):
     """Scores responses against their instruction's requirements (see the module docstring).
 
@@ -194,6 +198,23 @@ class Judge(ABC):
     @abstractmethod
     def judge(self, items: Sequence[JudgeItem]) -> list[Judgment]:
         """One :class:`Judgment` per item, in order."""
+
+    def judge_all(self, items: Sequence[JudgeItem], *, progress: bool = False) -> list[Judgment]:
+        """:meth:`judge` over ``items`` in chunks of :data:`CHUNK_ITEMS`, with a progress bar, checking that each
+        chunk gets one judgment per item."""
+        from tqdm import tqdm
+
+        out: list[Judgment] = []
+        with tqdm(total=len(items), desc=f"judge {self.name}", unit="responses", leave=False,
+                  disable=not progress) as bar:
+            for start in range(0, len(items), CHUNK_ITEMS):
+                chunk = items[start:start + CHUNK_ITEMS]
+                judged = self.judge(chunk)
+                if len(judged) != len(chunk):
+                    raise RuntimeError(f"judge {self.name} returned {len(judged)} judgments for {len(chunk)} items")
+                out += judged
+                bar.update(len(chunk))
+        return out
 
     def close(self) -> None:  # noqa: B027 - most judges hold nothing to free
         """Free what the judge holds (a model)."""

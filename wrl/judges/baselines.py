@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wrl.generation import SEED_BITS, derive_seed
 from wrl.judges import Judge, JudgeItem, Judgment
+from wrl.seeding import SEED_BITS, derive_seed
 
 
 class LengthJudge(Judge):

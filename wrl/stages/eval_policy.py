@@ -27,7 +27,6 @@ after, and ``summary.json`` with every breakdown.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import re
 import time
@@ -42,14 +41,15 @@ from tqdm import tqdm
 from wrl.batching import worker_threads
 from wrl.config import Section, build_section, param
 from wrl.errors import ParamsError
-from wrl.generation import Completion, GenerationSettings, TransformersGenerator, derive_seed, make_generator
+from wrl.generation import Completion, GenerationSettings, TransformersGenerator, make_generator
 from wrl.importers import import_ifeval
 from wrl.io import atomic_directory, rejects_table, write_json, write_table
-from wrl.judges import Judge, JudgeItem, JudgeSpec, Judgment, build_judge
+from wrl.judges import JudgeItem, JudgeSpec, Judgment, build_judge
 from wrl.models import DTYPES
 from wrl.policy_eval import POLICIES, RESERVED, EvalItem, PolicyResult
 from wrl.requirements import parse_table
 from wrl.rollouts import read_parsed
+from wrl.seeding import derive_seed, stable_hash
 from wrl.stage import Context, Paths, Port, Report, Stage, View, rejects_summary, write_rejects
 from wrl.verify import verify_table
 from wrl.weval.groups import requirements_of
@@ -59,8 +59,6 @@ STAGE_NAME = "eval_policy"
 BACKENDS = ("transformers", "vllm")
 COUNT_MAX = 10**9
 SEED_MAX = 2**31 - 1
-#: Responses per judge call (the unit of the progress bar).
-CHUNK_ITEMS = 64
 JUDGE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 REPORT_FILE = "eval_policy.md"
 FIGURE_FILE = "eval_policy_accuracy_by_type.png"
@@ -168,14 +166,9 @@ class Instruction:
     requirements: tuple  # of wrl.requirements.Requirement
 
 
-def _rank(seed: int, instruction_id: str) -> bytes:
-    # The rollout stage's pick (wrl/stages/rollout.py): the same seed picks the same test instructions.
-    return hashlib.blake2b(f"{seed}\0{instruction_id}".encode(), digest_size=8).digest()
-
-
 def pick(ids: list[str], n: int, seed: int) -> set[str]:
     """The ``n`` ids with the lowest seeded hash."""
-    return set(sorted(ids, key=lambda i: (_rank(seed, i), i))[:n])
+    return set(sorted(ids, key=lambda i: (stable_hash(seed, i), i))[:n])
 
 
 def test_instructions(parsed_path: Path, cfg: EvalPolicyConfig) -> list[Instruction]:
@@ -306,21 +299,6 @@ def verify_responses(instructions: list[Instruction], responses: list[str]) -> l
     return out
 
 
-def judge_all(judge: Judge, items: list[JudgeItem], ctx: Context) -> list[Judgment]:
-    """A judge's judgments of ``items``, in chunks with a progress bar."""
-    out: list[Judgment] = []
-    with tqdm(total=len(items), desc=f"judge {judge.name}", unit="responses", leave=False,
-              disable=not ctx.progress) as bar:
-        for start in range(0, len(items), CHUNK_ITEMS):
-            chunk = items[start:start + CHUNK_ITEMS]
-            judged = judge.judge(chunk)
-            if len(judged) != len(chunk):
-                raise RuntimeError(f"judge {judge.name} returned {len(judged)} judgments for {len(chunk)} items")
-            out += judged
-            bar.update(len(chunk))
-    return out
-
-
 def words(text: str) -> int:
     """The response length of the length baseline: whitespace-separated words."""
     return len(text.split())
@@ -381,7 +359,7 @@ def run(cfg: EvalPolicyConfig, paths: Paths, ctx: Context) -> Report:
             items = [JudgeItem(f"{inst.source}/{inst.id}#{p}", inst.prompt, c.text, inst.requirements)
                      for p in POLICIES for inst, c in zip(work, completions[p], strict=True)]
             started = time.monotonic()
-            results = judge_all(judge, items, ctx)
+            results = judge.judge_all(items, progress=ctx.progress)
             for b, p in enumerate(POLICIES):
                 judged[p][name] = results[b * len(work):(b + 1) * len(work)]
             settings[name] = judge.settings

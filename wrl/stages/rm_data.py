@@ -22,7 +22,6 @@ Pairs follow the order of their first example.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,8 @@ import pyarrow.compute as pc
 from wrl.config import Section, param
 from wrl.io import write_json, write_table
 from wrl.requirements import SEED_MAX, taxonomy
-from wrl.rollouts import SPLITS, check_rows, flat_lists, read_parsed, read_rollouts, row_keys
+from wrl.rollouts import INPUTS, SPLITS, check_rows, flat_lists, read_parsed, read_rollouts, row_keys
+from wrl.seeding import stable_hash
 from wrl.stage import (
     Context,
     Paths,
@@ -180,11 +180,6 @@ def verify_examples(examples: pa.Table, rows: pa.Table, parsed: pa.Table, index:
     return examples, Counter(refused["reason_kind"].to_pylist())
 
 
-def _hash(seed: int, salt: str, key: str) -> int:
-    digest = hashlib.blake2b(f"{seed}\x1f{salt}\x1f{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
 def contradicted(examples: pa.Table) -> pa.Array:
     """Examples whose verifier verdict contradicts the label: kept but violated, dropped but followed."""
     kept = pc.equal(examples["label"], 1)
@@ -214,7 +209,8 @@ def balance(examples: pa.Table, seed: int) -> tuple[pa.Array, Counter, Counter]:
             single_label[typ] += len(negatives) + len(positives)
             continue
         minority, majority = sorted((negatives, positives), key=len)
-        ranked = sorted(majority, key=lambda i: (_hash(seed, "balance", cols["example_id"][i]), cols["example_id"][i]))
+        ids = cols["example_id"]
+        ranked = sorted(majority, key=lambda i: (stable_hash(seed, "balance", ids[i], sep="\x1f"), ids[i]))
         for i in ranked[len(minority):]:
             keep[i] = False
         downsampled[typ] += len(majority) - len(minority)
@@ -256,8 +252,8 @@ def pairwise_examples(examples: pa.Table, unfiltered: pa.Table, cfg: RmDataConfi
         n = _pair_count(len(pos), len(neg), cap)
         if not n:
             continue
-        pos = sorted(pos, key=lambda i: (_hash(cfg.seed, "pair", example_ids[i]), example_ids[i]))
-        neg = sorted(neg, key=lambda i: (_hash(cfg.seed, "pair", example_ids[i]), example_ids[i]))
+        pos = sorted(pos, key=lambda i: (stable_hash(cfg.seed, "pair", example_ids[i], sep="\x1f"), example_ids[i]))
+        neg = sorted(neg, key=lambda i: (stable_hash(cfg.seed, "pair", example_ids[i], sep="\x1f"), example_ids[i]))
         for k in range(n):
             chosen.append(pos[k % len(pos)])
             rejected.append(neg[k % len(neg)])
@@ -436,8 +432,7 @@ STAGE = Stage(
     name=STAGE_NAME,
     config=RmDataConfig,
     run=run,
-    inputs=(Port("rollouts", "Rollouts: a directory of Parquet shards (the rollout stage's output).", directory=True),
-            Port("parsed", "Parsed instructions (the parse stage's output).")),
+    inputs=INPUTS,
     outputs=(Port("pointwise", "One example per (response, requirement): label 1 if the response's variant kept "
                   "the requirement, 0 if it dropped it."),
              Port("pairwise", "Chosen/rejected pairs per (instruction, requirement).")),

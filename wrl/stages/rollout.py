@@ -33,9 +33,10 @@ from tqdm import tqdm
 from wrl.batching import worker_threads
 from wrl.config import Section, param
 from wrl.errors import DatasetError, ParamsError
-from wrl.generation import BACKENDS, Completion, GenerationSettings, OpenAISettings, derive_seed, make_generator
+from wrl.generation import BACKENDS, Completion, GenerationSettings, OpenAISettings, make_generator
 from wrl.io import read_input, rejects_table, write_json, write_table
 from wrl.models import DTYPES
+from wrl.seeding import derive_seed, stable_hash
 from wrl.stage import Context, Paths, Port, Report, Stage, View, ratio, rejects_summary, write_rejects
 
 SPLITS = ("train", "dev", "test")
@@ -159,10 +160,6 @@ class RolloutConfig(Section):
 # --- selection ------------------------------------------------------------------------------------
 
 
-def _rank(seed: int, instruction_id: str) -> bytes:
-    return hashlib.blake2b(f"{seed}\0{instruction_id}".encode(), digest_size=8).digest()
-
-
 def select(table: pa.Table, cfg: RolloutConfig) -> list[int]:
     """The indices (in ``table``'s order) of the variants to roll out.
 
@@ -181,7 +178,7 @@ def select(table: pa.Table, cfg: RolloutConfig) -> list[int]:
     counts = {s: getattr(cfg.instructions, s) for s in SPLITS}
     for split in SPLITS:
         pool = [iid for iid, (s, n) in first.items() if s == split and n >= 1]
-        chosen.update(sorted(pool, key=lambda iid: (_rank(cfg.seed, iid), iid))[:counts[split]])
+        chosen.update(sorted(pool, key=lambda iid: (stable_hash(cfg.seed, iid), iid))[:counts[split]])
     cap = cfg.variants_per_instruction
     keep = {iid: {0, *sorted(v for v in set(by_id[iid]) if v != 0)[:cap - 1]} for iid in chosen}
     return [i for i, iid in enumerate(ids) if iid in chosen and (splits[i] == "test" or variants[i] in keep[iid])]

@@ -23,19 +23,16 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm import tqdm
 
 from wrl.config import Section, param
 from wrl.errors import ParamsError
 from wrl.io import write_json, write_table
-from wrl.judges import Judge, JudgeItem, JudgeSpec, Judgment, build_judge
-from wrl.rollouts import check_rows, read_parsed, read_rollouts
+from wrl.judges import JudgeSpec, Judgment, build_judge
+from wrl.rollouts import INPUTS, check_rows, read_parsed, read_rollouts
 from wrl.stage import Context, Paths, Port, Report, Stage, View, rejects_summary, value_counts, write_rejects
 from wrl.weval.groups import build_groups
 
 STAGE_NAME = "weval_judge"
-#: Responses per judge call (the unit of the progress bar).
-CHUNK_ITEMS = 64
 JUDGE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 DEFAULT_JUDGES: dict[str, dict[str, Any]] = {
@@ -87,21 +84,6 @@ class WevalJudgeConfig(Section):
         return out
 
 
-def score_items(judge: Judge, items: list[JudgeItem], ctx: Context) -> tuple[list[Judgment], float]:
-    """A judge's judgments of ``items`` in chunks (with a progress bar), and the seconds it took."""
-    started, out = time.monotonic(), []
-    with tqdm(total=len(items), desc=f"judge {judge.name}", unit="responses", leave=False,
-              disable=not ctx.progress) as bar:
-        for start in range(0, len(items), CHUNK_ITEMS):
-            chunk = items[start:start + CHUNK_ITEMS]
-            judged = judge.judge(chunk)
-            if len(judged) != len(chunk):
-                raise RuntimeError(f"judge {judge.name} returned {len(judged)} judgments for {len(chunk)} items")
-            out += judged
-            bar.update(len(chunk))
-    return out, time.monotonic() - started
-
-
 def scores_table(name: str, kind: str, settings: dict[str, Any], groups: pa.Table, judged: list[Judgment]) -> pa.Table:
     """One row per (judge, response): the score, the per-requirement scores, the failure, the settings."""
     n = len(judged)
@@ -144,7 +126,9 @@ def run(cfg: WevalJudgeConfig, paths: Paths, ctx: Context) -> Report:
     for name, spec in specs.items():
         judge = build_judge(name, spec)
         try:
-            judged, seconds = score_items(judge, groups.items, ctx)
+            started = time.monotonic()
+            judged = judge.judge_all(groups.items, progress=ctx.progress)
+            seconds = time.monotonic() - started
             counters, settings = judge.counters, judge.settings
         finally:
             judge.close()
@@ -191,8 +175,7 @@ STAGE = Stage(
     name=STAGE_NAME,
     config=WevalJudgeConfig,
     run=run,
-    inputs=(Port("rollouts", "Rollouts: a directory of Parquet shards (the rollout stage's output).", directory=True),
-            Port("parsed", "Parsed instructions (the parse stage's output).")),
+    inputs=INPUTS,
     outputs=(Port("groups", "WEval groups, one row per member (response), members in gold order."),
              Port("scores", "Every judge's scores, one row per (judge, response), per-requirement scores and "
                   "settings beside them.")),

@@ -10,7 +10,6 @@ Data files (read once, at import):
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Callable
 from importlib import resources
@@ -21,6 +20,7 @@ import yaml
 
 from wrl._core import InvalidConfigError
 from wrl.io import compact_json
+from wrl.seeding import stable_hash
 
 CATEGORIES = ("creative", "persuasive", "informative", "technical", "communication")
 
@@ -612,7 +612,7 @@ def _render_zh(row: _Row, category: str, genre: list[str], subject: str,
 
 def _base_seed(seed: int) -> int:
     """A 64-bit stream seed from the user's seed (any int, negative included)."""
-    return int.from_bytes(hashlib.blake2b(str(int(seed)).encode(), digest_size=8).digest(), "big")
+    return stable_hash(int(seed))
 
 
 # Rows are drawn in blocks: one random.Random per block, seeded from (seed, block number).
