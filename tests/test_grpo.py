@@ -149,6 +149,18 @@ def test_rerun_resumes_and_other_settings_start_over(grpo_run, tiny_decoder, tin
     assert not (ckpt / "checkpoint-999").exists() and (ckpt / FINGERPRINT_FILE).exists()
 
 
+def test_rerun_of_a_run_that_ended_mid_epoch_trains_no_further_step(tiny_decoder, tiny_reward_model, tmp_path):
+    """One step of the two an epoch of 4 prompts holds: a re-run restores checkpoint-1 instead of training step 2
+    (transformers skips to the checkpoint's batch and would train one step past max_steps)."""
+    cfg = _config(steps=1, save_steps=1)
+    _train(tmp_path, tiny_decoder, tiny_reward_model, cfg)
+    before, metrics = (tmp_path / "models/grpo_policy/model.safetensors").read_bytes(), _metrics(tmp_path)
+    report, _ = _train(tmp_path, tiny_decoder, tiny_reward_model, cfg, write=False)
+    assert "1 steps (0 in this run, resumed from checkpoint-1)" in report.render()
+    assert (tmp_path / "models/grpo_policy/model.safetensors").read_bytes() == before
+    assert _metrics(tmp_path) == metrics and metrics["steps"] == 1
+
+
 def _script(root: Path, policy: Path, reward_model: Path, params: dict) -> list[str]:
     (root / "params.yaml").write_text(yaml.safe_dump({"grpo": params}))
     p = _paths(root, policy, reward_model)

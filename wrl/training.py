@@ -14,7 +14,7 @@ restored from its checkpoint, so a killed and resumed run writes the same curves
 Example:
     >>> fp = fingerprint({"lr": 1e-5}, inputs=(), models={}, world_size=1)    # doctest: +SKIP
     >>> resume = resume_point(Path("checkpoints/grpo"), fp)                   # doctest: +SKIP
-    >>> trainer.train(resume_from_checkpoint=str(resume) if resume else None)  # doctest: +SKIP
+    >>> train_from(trainer, resume)                                           # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -148,6 +148,31 @@ def resume_point(directory: Path, fp: str, needs: tuple[str, ...] = ()) -> Path 
 def checkpoint_step(checkpoint: Path | None) -> int:
     """The global step a checkpoint was saved at (0 for none)."""
     return int(checkpoint.name.split("-")[1]) if checkpoint else 0
+
+
+class _Finished(Exception):
+    """Raised at the start of training when the resumed checkpoint is already at the last step."""
+
+
+def train_from(trainer: Any, resume: Path | None) -> None:
+    """``trainer.train()``, resuming from ``resume``. A checkpoint already at ``max_steps`` is restored (weights,
+    state, log history) without training: when ``max_steps`` ends inside an epoch, transformers would otherwise
+    skip to that batch and train one step past the end."""
+    from transformers import TrainerCallback
+
+    class StopIfFinished(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if 0 < state.max_steps <= state.global_step:  # the checkpoint's weights and state are loaded by now
+                raise _Finished
+
+    stop = StopIfFinished()
+    trainer.add_callback(stop)
+    try:
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    except _Finished:
+        pass
+    finally:
+        trainer.remove_callback(stop)
 
 
 def curves_callback(plots: Mapping[str, Path], *, value_of: Mapping[str, str] | None = None) -> Any:

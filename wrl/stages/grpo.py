@@ -49,7 +49,7 @@ from wrl.models import DTYPES, guarded_load, load_tokenizer, resolve, torch_dtyp
 from wrl.rewards import TERMS, RewardStats, reward_terms
 from wrl.rollouts import read_parsed
 from wrl.stage import Context, Paths, Port, Report, Stage, rejects_summary, write_rejects
-from wrl.training import checkpoint_step, curves_callback, distributed_state, resume_point
+from wrl.training import checkpoint_step, curves_callback, distributed_state, resume_point, train_from
 from wrl.training import fingerprint as training_fingerprint
 
 STAGE_NAME = "grpo"
@@ -564,7 +564,7 @@ def run(cfg: GrpoConfig, paths: Paths, ctx: Context) -> Report:
         raise ParamsError(f"grpo: TRL's GRPOTrainer refuses the settings: {e}") from None
     trainer.remove_callback(PrinterCallback)  # the step lines say it in one line each
     train_started = time.monotonic()
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    train_from(trainer, resume)
     for callback in callbacks:
         callback.on_train_end(args, trainer.state, trainer.control)
     train_seconds = time.monotonic() - train_started

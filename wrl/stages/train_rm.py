@@ -72,6 +72,7 @@ from wrl.training import (
     curves_callback,
     distributed_state,
     resume_point,
+    train_from,
 )
 from wrl.training import fingerprint as training_fingerprint
 
@@ -449,7 +450,7 @@ def run(cfg: TrainRMConfig, paths: Paths, ctx: Context) -> Report:
                                           processing_class=tokenizer,
                                           data_collator=PairCollator(tokenizer.pad_token_id), callbacks=callbacks)
     train_started = time.monotonic()
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    train_from(trainer, resume)
     if dev_ds is not None and not any("eval_loss" in e and e.get("step") == trainer.state.global_step
                                       for e in trainer.state.log_history):
         trainer.evaluate()  # the eval curve ends at the last step
