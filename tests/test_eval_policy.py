@@ -219,10 +219,14 @@ def test_bad_params_are_named() -> None:
 
 
 def test_picks_are_rollouts_picks() -> None:
-    from wrl.stages.rollout import _rank
+    """The rollout stage's order (the lowest BLAKE2b of "seed\\0id"), so the same seed picks the same test ids."""
+    import hashlib
+
+    def rank(seed: int, i: str) -> int:
+        return int.from_bytes(hashlib.blake2b(f"{seed}\0{i}".encode(), digest_size=8).digest(), "big")
 
     ids = [f"i{k}" for k in range(50)]
-    assert pick(ids, 7, 3) == set(sorted(ids, key=lambda i: (_rank(3, i), i))[:7])
+    assert pick(ids, 7, 3) == set(sorted(ids, key=lambda i: (rank(3, i), i))[:7])
 
 
 def item(strict_b, strict_t, score_b, score_t, types=("no_commas", "tone"), words=(3, 5)) -> EvalItem:
