@@ -180,6 +180,12 @@ def verify_examples(examples: pa.Table, rows: pa.Table, parsed: pa.Table, index:
     return examples, Counter(refused["reason_kind"].to_pylist())
 
 
+def seeded_order(indices: list[int], example_ids: list[str], seed: int, salt: str) -> list[int]:
+    """``indices`` ordered by a seeded hash of their example id (ties by id): a sample that does not depend on
+    row order."""
+    return sorted(indices, key=lambda i: (stable_hash(seed, salt, example_ids[i], sep="\x1f"), example_ids[i]))
+
+
 def contradicted(examples: pa.Table) -> pa.Array:
     """Examples whose verifier verdict contradicts the label: kept but violated, dropped but followed."""
     kept = pc.equal(examples["label"], 1)
@@ -209,8 +215,7 @@ def balance(examples: pa.Table, seed: int) -> tuple[pa.Array, Counter, Counter]:
             single_label[typ] += len(negatives) + len(positives)
             continue
         minority, majority = sorted((negatives, positives), key=len)
-        ids = cols["example_id"]
-        ranked = sorted(majority, key=lambda i: (stable_hash(seed, "balance", ids[i], sep="\x1f"), ids[i]))
+        ranked = seeded_order(majority, cols["example_id"], seed, "balance")
         for i in ranked[len(minority):]:
             keep[i] = False
         downsampled[typ] += len(majority) - len(minority)
@@ -252,8 +257,7 @@ def pairwise_examples(examples: pa.Table, unfiltered: pa.Table, cfg: RmDataConfi
         n = _pair_count(len(pos), len(neg), cap)
         if not n:
             continue
-        pos = sorted(pos, key=lambda i: (stable_hash(cfg.seed, "pair", example_ids[i], sep="\x1f"), example_ids[i]))
-        neg = sorted(neg, key=lambda i: (stable_hash(cfg.seed, "pair", example_ids[i], sep="\x1f"), example_ids[i]))
+        pos, neg = (seeded_order(side, example_ids, cfg.seed, "pair") for side in (pos, neg))
         for k in range(n):
             chosen.append(pos[k % len(pos)])
             rejected.append(neg[k % len(neg)])
