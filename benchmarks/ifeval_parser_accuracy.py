@@ -1,4 +1,4 @@
-"""Parser accuracy on IFEval prompts: a thin call of ``wrl eval parser`` (:func:`wrl.parser_eval.evaluate_parser`).
+"""Parser accuracy on IFEval prompts: a thin call of ``wrl eval parser`` (:func:`wrl.parser_report.evaluate_parser`).
 
 The requirements the parser finds in the prompt text are scored against the requirements of the
 prompt's own ``instruction_id_list`` + ``kwargs`` (the gold). IFEval lists only rule-checkable

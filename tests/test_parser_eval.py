@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from wrl.cli import main
-from wrl.parser_eval import evaluate_parser
+from wrl.parser_report import evaluate_parser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

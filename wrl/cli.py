@@ -288,7 +288,7 @@ def eval_parser(inp: Path, as_json: bool, out: Path | None, threads: int) -> Non
     """
     import json
 
-    from wrl.parser_eval import evaluate_parser, format_parser_report
+    from wrl.parser_report import evaluate_parser, format_parser_report
 
     if out is not None:
         check_output(out)
