@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -103,3 +105,41 @@ def test_sentence_counts_agree_on_the_golden_instructions():
     prompts = [json.loads(line)["prompt"] for line in golden.read_text().splitlines()]
     for prompt in filter(str.strip, prompts):
         assert _rust_count(prompt, "sentences") == count_sentences(prompt.replace("\r\n", "\n")), prompt
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def test_sentence_counts_match_punkt_on_hand_written_cases():
+    """Abbreviations, e.g./etc., lines without final punctuation, quotes, lowercase text, lists, ellipses,
+    decimals: both engines give nltk punkt's count (frozen by benchmarks/ifeval_gold.py, nltk 3.9.1)."""
+    for line in (FIXTURES / "punkt_sentences.jsonl").read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        assert count_sentences(case["text"]) == case["sentences"], case["text"]
+        assert _rust_count(case["text"], "sentences") == case["sentences"], case["text"]
+
+
+def test_sentence_counts_in_chinese_end_at_their_marks():
+    for text, n in [("你好。再见！真的吗？", 3), ("“你好。”他说。", 2), ("没有句号的一句话", 1),
+                    ("Mixed text. 中文句子。English again.", 3)]:
+        assert count_sentences(text) == n == _rust_count(text, "sentences"), text
+
+
+#: Every instruction of the dev set where wrl's strict verdict differs from IFEval's (docs/verify.md lists why).
+KNOWN_DIFFERENCES = {(3456, "change_case:english_capital")}
+
+
+def test_verifiers_agree_with_ifeval_on_the_dev_set():
+    """IFEval's own verdicts on its GPT-4 responses (frozen in tests/fixtures/ifeval_dev_gold.jsonl) against
+    wrl's, strict: at least 99.5% of instructions agree, and every difference is a known one."""
+    prompts, responses = DEV / "ifeval_dev.jsonl", DEV / "ifeval_dev_gpt4_responses.jsonl"
+    if not (prompts.exists() and responses.exists()):
+        pytest.skip(f"no development data in {DEV}")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from ifeval_verify_agreement import agreement
+
+    a = agreement(str(prompts), str(responses), str(FIXTURES / "ifeval_dev_gold.jsonl"))
+    assert a["strict_agree"] / a["instructions"] >= 0.995, a["differences"]
+    found = {(d["key"], d["instruction_id"]) for d in a["differences"] if d["rule"] == "strict"}
+    assert found == KNOWN_DIFFERENCES, a["differences"]

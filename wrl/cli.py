@@ -267,6 +267,42 @@ def verify(inp: Path, out: Path, rejects_out: Path | None, metrics_out: Path | N
         click.echo(f"  figures written to {metrics_out}")
 
 
+@main.group("eval")
+def eval_group() -> None:
+    """Measure wrl's own parts on your data."""
+
+
+@eval_group.command("parser")
+@click.argument("inp", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the per-prompt misses (missed, spurious, wrong params) to this .parquet or .jsonl file.")
+@THREADS
+def eval_parser(inp: Path, as_json: bool, out: Path | None, threads: int) -> None:
+    """Parse the prompt TEXT of every row of INP and score it against the row's gold requirements.
+
+    INP is any IFEval-format file (``instruction_id_list`` + ``kwargs``, JSONL/CSV/Parquet) or a file
+    with a ``gold_requirements`` column. Prints recall, precision and parameter agreement by type,
+    overall and for the rule-verifiable types, and the share of prompts whose every requirement was
+    found. Rows without a usable prompt or gold are counted as rejected, by reason.
+    """
+    import json
+
+    from wrl.parser_report import evaluate_parser, format_parser_report
+
+    if out is not None:
+        check_output(out)
+    report, misses, _ = evaluate_parser(inp, threads=threads)
+    if out is not None:
+        write_table(misses, out)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        click.echo(format_parser_report(report))
+        if out is not None:
+            click.echo(f"{misses.num_rows} misses written to {out}")
+
+
 @main.group()
 def data() -> None:
     """Build instruction datasets: synthesize one, or import IFEval, WritingBench or any table."""

@@ -108,3 +108,4 @@ def parser_accuracy(parsed: pa.Table) -> dict[str, Any]:
     accuracy = ParserAccuracy()
     accuracy.add(parsed)
     return accuracy.result()
+

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 from wrl import _core
@@ -108,116 +107,150 @@ def count_words(text: str) -> int:
     return len(_WORDS.findall(text))
 
 
-# Sentences as ``text::split_sentences`` finds them, reduced to what a count needs: lines, list markers
-# (skipped), inline numbered lists after a colon, quotes and brackets (never split inside), terminal
-# punctuation followed by a capitalized word, abbreviations. Rust's char predicates are Python's
-# str methods here except for whitespace; they differ on a few combining marks (Other_Alphabetic).
+# --- sentences: a port of rust_ext/core/src/verify/sentences.rs ---------------------------------
+# IFEval counts sentences with nltk's punkt (English parameters). This is punkt's algorithm (candidate ends,
+# its word tokenizer, the two annotation passes, boundary realignment) with its English abbreviation,
+# collocation and sentence-starter lists; punkt's table of how often each word is seen capitalized (its
+# "orthographic context", 20,366 words) is replaced by two short word lists. CJK 。！？ always end a sentence.
 
-# char::is_whitespace (White_Space); Python's str.isspace also takes U+001C..U+001F.
-_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-    "\u2028\u2029\u202f\u205f\u3000"
-_OPEN_QUOTES = {'"': '"', "“": "”", "‘": "’", "«": "»", "「": "」", "『": "』", "'": "'"}
-_TERMINALS = frozenset(".!?。！？；:：")
-_CJK_TERMINALS = frozenset("。！？；")
-_CLOSERS = frozenset("\"'”’)]»」』）")
-# A list marker at a line start, and a numbered marker inside a line; the character after it is not its part.
-_LINE_MARKER = re.compile(r"[-*•·](?=[ \t])|\([0-9]{1,3}\)(?=[ \t])|（[0-9]{1,3}）(?=[\s\S])"
-                          r"|[0-9]{1,3}[.)](?=[ \t])|[0-9]{1,3}、(?=[\s\S])")
-_INLINE_MARKER = re.compile(r"([0-9]{1,3})[.)](?=[ \t])")
-_LINES = re.compile(r"[^\n]*\n|[^\n]+")  # str::split_inclusive('\n')
-
-
-@cache
-def _abbreviations() -> frozenset[str]:
-    return frozenset(json.loads(_core.lexicon_json())["abbreviations"])
+_NUMERIC = re.compile(r"^-?[\.,]?[0-9][0-9,\.-]*\.?$")
+_INITIAL = re.compile(r"[^\W0-9]\.$")
+# A run of CJK sentence ends with the closing quotes and brackets after it.
+_CJK_END = re.compile(r"[。！？][。！？\"')\]}”’」』）》»]*")
+_ELLIPSIS = re.compile(r"\.\.+$")
+_REALIGN = re.compile(r"[\"')\]}]+?(?:\s+|(?=--)|$)")
+_PUNKT_WORD = re.compile(
+    r"""((?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)|(?=[^\(\"\`{\[:;&\#\*@\)}\]\-,])\S+?(?=\s|$|(?:[)\";}\]\*:@\'\({\[?!])"""
+    r"""|(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)|,(?=$|\s|(?:[)\";}\]\*:@\'\({\[?!])|(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)))|\S)""")
+_PERIOD_CONTEXT = re.compile(r"""[.?!](?=(?P<after_tok>(?:[)\";}\]\*:@\'\({\[?!])|\s+(?P<next_tok>\S+)))""")
 
 
-def _skip_spaces(text: str, pos: int, end: int) -> int:
-    while pos < end and text[pos] in _WHITESPACE:
-        pos += 1
-    return pos
+# punkt's English parameters (nltk ``punkt_tab/english``): abbreviations, collocations, frequent sentence starters.
+_PUNKT_ABBREVIATIONS = frozenset(
+    "a.a a.c a.d a.g a.h a.m a.m.e a.s a.t adm ala ariz aug ave b.f b.v bros c c.i.t c.o.m.b c.v calif chg cie co "
+    "col colo conn corp cos ct d d.c d.h d.w dec dr e e.f e.h e.l e.m f f.g f.j feb fla fri ft g g.d g.f g.k ga gen "
+    "h h.c h.f h.m i.m.s ill inc j.b j.c j.j j.k j.p j.r jan jr k kan ky l l.a l.f l.p lt ltd m m.b.a m.d.c m.j maj "
+    "messrs mg mich minn mr mrs ms n n.c n.d n.h n.j n.m n.v n.y nev nov oct ok okla ore p p.a.m p.m pa ph.d prof r "
+    "r.a r.h r.i r.j r.k r.t rep reps s s.a s.a.y s.c s.g s.p.a s.s sen sep sept sr st sw t t.j tenn tues u.k u.n "
+    "u.s u.s.a u.s.s.r v va vs vt w w.c w.r w.va w.w wash wed wis yr".split())
+_PUNKT_COLLOCATIONS = frozenset(tuple(p.split("/")) for p in (
+    "##number##/abreast ##number##/aes ##number##/business ##number##/cbot ##number##/colgate ##number##/commodities "
+    "##number##/cooper ##number##/corrections ##number##/credit ##number##/dividend ##number##/financing "
+    "##number##/genentech ##number##/henley ##number##/insider ##number##/international ##number##/leisure "
+    "##number##/letters ##number##/notable ##number##/pay-fone ##number##/pegasus ##number##/pepper "
+    "##number##/review ##number##/rj ##number##/wedgestone ##number##/who ##number##/zimmer b/edelman b/levine "
+    "b/smith b/stewart b/wigton i/magnin i/toussie j/aron j/fialka j/walter o/ludcke").split())
+_PUNKT_STARTERS = frozenset(
+    "according although among both but despite even he however i if in indeed instead it many meanwhile moreover "
+    "most nevertheless nonetheless nor sales separately similarly since so some the there these they this though "
+    "thus under when while yet".split())
+# A stand-in for punkt's orthographic table: common words it has seen lowercase and never capitalized inside a
+# sentence (so, capitalized after an abbreviation or an ellipsis, they start a sentence).
+_STARTS_WHEN_CAPITALIZED = frozenset(
+    "above accordingly almost already apparently besides certainly conclusion currently especially eventually "
+    "finally furthermore hence her here ideally including indeed instead likewise moreover nevertheless nonetheless "
+    "nor note okay otherwise overall particularly please previously recently remember sadly separately similarly so "
+    "sometimes specifically still such surely therefore though thus tomorrow typically ultimately unfortunately "
+    "which yes yesterday your".split())
 
 
-def _followed_by_new_sentence(text: str, pos: int, end: int) -> bool:
-    """After whitespace, a word that is not lowercase (or the end) starts a new sentence."""
-    p = _skip_spaces(text, pos, end)
-    return p >= end or (p > pos and not text[p].islower())
+def _typ(tok: str) -> str:
+    return _NUMERIC.sub("##number##", tok.lower())
 
 
-def _is_abbreviation(text: str, line_start: int, dot: int) -> bool:
-    k = dot
-    while k > line_start and (text[k - 1].isalnum() or text[k - 1] == "."):
-        k -= 1
-    return k < dot and text[k:dot].lower() in _abbreviations()
+def _no_period(typ: str) -> str:
+    return typ[:-1] if len(typ) > 1 and typ[-1] == "." else typ
 
 
-def _count_line_sentences(text: str, line_start: int, pos: int, end: int) -> int:
-    """Sentences of one line's content ``text[pos:end]`` (``text::scan_line``)."""
-    count, sent_start, quote, depth, prev, inline_next = 0, pos, None, 0, None, None
+def _ortho(tok: str, typ: str) -> bool | None:
+    """punkt's orthographic heuristic: does ``tok`` (of type ``typ``) start a sentence? True, False or None."""
+    if tok in (";", ":", ",", ".", "!", "?"):
+        return False
+    if tok[:1].isupper() and typ in _STARTS_WHEN_CAPITALIZED:
+        return True
+    if tok[:1].islower():
+        return False
+    return None
 
-    def push(start: int, stop: int) -> int:
-        return 1 if text[start:stop].strip(_WHITESPACE) else 0
 
-    while pos < end:
-        c = text[pos]
-        if quote is None and depth == 0 and "0" <= c <= "9" and (prev is None or prev in _WHITESPACE):
-            m = _INLINE_MARKER.match(text, pos)
-            after_colon = inline_next is not None or text[line_start:pos].rstrip(_WHITESPACE).endswith((":", "："))
-            if m and after_colon and int(m[1]) == (inline_next or 1):
-                count += push(sent_start, pos)
-                inline_next = int(m[1]) + 1
-                pos = sent_start = _skip_spaces(text, m.end(), end)
-                prev = " "
-                continue
-        boundary = None
-        if quote is not None:
-            if c == quote and (c != "'" or not (pos + 1 < end and text[pos + 1].isalnum())):
-                quote = None
-                # 'He said "Stop." Then ...': a quote closing after terminal punctuation.
-                if prev in (".", "!", "?") and _followed_by_new_sentence(text, pos + 1, end):
-                    boundary = pos + 1
-        elif c in _OPEN_QUOTES:
-            if c != "'" or not (prev is not None and prev.isalnum()):
-                quote = _OPEN_QUOTES[c]
-        elif c in "(（[":
-            depth += 1
-        elif c in ")）]" and depth > 0:
-            depth -= 1
-        elif depth == 0 and c in _TERMINALS:
-            term_end = pos + 1
-            while term_end < end and (text[term_end] in _TERMINALS or text[term_end] in _CLOSERS):
-                term_end += 1
-            at_end = term_end >= end
-            if c in _CJK_TERMINALS:
-                boundary = term_end
-            elif c in ":：":
-                boundary = term_end if at_end else None  # a colon ends a sentence only before a list line
-            elif (at_end or (text[term_end] in _WHITESPACE and _followed_by_new_sentence(text, term_end, end))) \
-                    and not (c == "." and _is_abbreviation(text, line_start, pos)):
-                boundary = term_end
-        if boundary is not None:
-            count += push(sent_start, boundary)
-            pos = sent_start = _skip_spaces(text, boundary, end)
-            prev = " "
+def _contains_break(context: str) -> bool:
+    """punkt's ``text_contains_sentbreak``: a token other than the last one of ``context`` ends a sentence."""
+    toks = [t for line in context.split("\n") if line.strip() for t in _PUNKT_WORD.findall(line)]
+    breaks = []
+    for tok in toks:  # first pass
+        if tok in (".", "?", "!"):
+            breaks.append([True, False, False])
+        elif _ELLIPSIS.match(tok):
+            breaks.append([False, False, True])
+        elif tok.endswith(".") and not tok.endswith(".."):
+            base = tok[:-1].lower()
+            abbr = base in _PUNKT_ABBREVIATIONS or base.split("-")[-1] in _PUNKT_ABBREVIATIONS
+            breaks.append([not abbr, abbr, False])
+        else:
+            breaks.append([False, False, False])
+    for i in range(len(toks) - 1):  # second pass
+        tok, nxt = toks[i], toks[i + 1]
+        if not tok.endswith("."):
             continue
-        prev = c
-        pos += 1
-    return count + push(sent_start, end)
+        brk, abbr, ellipsis = breaks[i]
+        typ = _no_period(_typ(tok))
+        nxt_typ = _typ(nxt)
+        if breaks[i + 1][0]:
+            nxt_typ = _no_period(nxt_typ)
+        initial = _INITIAL.match(tok) is not None
+        if (typ, nxt_typ) in _PUNKT_COLLOCATIONS:
+            breaks[i][0] = False
+            continue
+        starts = _ortho(nxt, nxt_typ) is True or (nxt[:1].isupper() and nxt_typ in _PUNKT_STARTERS)
+        if (abbr or ellipsis) and not initial and starts:
+            breaks[i][0] = True
+            continue
+        if initial or typ == "##number##":
+            starter = _ortho(nxt, nxt_typ)
+            if starter is False:
+                breaks[i][0] = False
+    return any(b[0] for b in breaks[:-1])
 
 
 def count_sentences(text: str) -> int:
-    """Sentences as the parser splits them: every line and list item is at least one."""
-    count, line_start = 0, 0
-    for line in _LINES.findall(text):
-        line_end = line_start + len(line)
-        content_end = line_start + len(line.rstrip(_WHITESPACE))
-        pos = _skip_spaces(text, line_start, content_end)
-        if pos < content_end:
-            marker = _LINE_MARKER.match(text, pos)
-            if marker:
-                pos = _skip_spaces(text, marker.end(), content_end)
-            count += _count_line_sentences(text, line_start, pos, content_end)
-        line_start = line_end
+    """Sentences as IFEval counts them (nltk punkt, English), by the rules of ``verify/sentences.rs``."""
+    count, start = 0, 0
+    for m in _CJK_END.finditer(text):
+        count += _punkt_count(text[start:m.end()])
+        start = m.end()
+    return count + _punkt_count(text[start:])
+
+
+def _punkt_count(text: str) -> int:
+    slices, last_break = [], 0
+    prev_slice, prev_match = (0, 0), None
+    candidates = []
+    for m in _PERIOD_CONTEXT.finditer(text):
+        before = text[prev_slice[1]:m.start()]
+        ws = max((i for i, c in enumerate(before) if c in " \t\n\r\x0b\x0c"), default=0)
+        start = ws + prev_slice[1] + 1 if ws else prev_slice[0]
+        word = (start, m.start())
+        if prev_match is not None and prev_slice[1] <= word[0]:
+            candidates.append((prev_match, text[prev_slice[0]:prev_match.end("after_tok")]))
+        prev_match, prev_slice = m, word
+    if prev_match is not None:
+        candidates.append((prev_match, text[prev_slice[0]:prev_match.end("after_tok")]))
+    for m, context in candidates:
+        if _contains_break(context):
+            slices.append((last_break, m.end()))
+            last_break = m.start("next_tok") if m["next_tok"] else m.end()
+    slices.append((last_break, len(text.rstrip())))
+    count, realign = 0, 0
+    for i, (a, b) in enumerate(slices):
+        a += realign
+        realign = 0
+        if i + 1 < len(slices):
+            m = _REALIGN.match(text, slices[i + 1][0], slices[i + 1][1])
+            if m:
+                realign = m.end() - slices[i + 1][0]
+                count += 1  # the slice grows by the closers, so it is not empty
+                continue
+        count += a < b
     return count
 
 
@@ -354,10 +387,12 @@ def check(text: str, rtype: str, params: dict[str, Any]) -> bool:
         return not any(_contains_word(lower, w.strip().lower()) for w in words)
     if rtype == "letter_frequency":
         return holds(_relation(p), text.lower().count(p["letter"].strip().lower()), int(p["value"]))
-    if rtype == "lowercase":
-        return text.islower()
-    if rtype == "uppercase":
-        return text.isupper()
+    if rtype in ("lowercase", "uppercase"):
+        ok = text.islower() if rtype == "lowercase" else text.isupper()
+        if ok and p.get("language"):  # IFEval's english_lowercase / english_capital
+            found = _core.detect_language(text[:LANGUAGE_SAMPLE_CHARS])
+            return found is None or found == normalize_language(p["language"])
+        return ok
     if rtype == "capital_word_frequency":
         n = 0
         for token in text.split():

@@ -45,9 +45,10 @@ fn normalize_kwarg(id: &str, key: &str, param: &str, value: &Value) -> Result<Va
         }
         "letter" => {
             let s = value.as_str().ok_or_else(|| bad("is not a string"))?;
+            // IFEval counts any one character ("#", "!"), lowercased.
             let s = s.trim().to_lowercase();
-            if s.chars().count() != 1 || !s.chars().all(char::is_alphabetic) {
-                return Err(bad("is not a single letter"));
+            if s.chars().count() != 1 {
+                return Err(bad("is not a single character"));
             }
             Ok(Value::from(s))
         }
@@ -133,8 +134,20 @@ fn validate_params(rtype: &str, params: &Params) -> std::result::Result<(), Stri
     Ok(())
 }
 
-/// Convert IFEval `instruction_id_list` and `kwargs` (a JSON list of objects, one per id).
+/// Convert IFEval `instruction_id_list` and `kwargs` (a JSON list of objects, one per id). A
+/// requirement whose kwargs cannot be used makes the whole list an error: see [`from_ifeval_each`]
+/// to keep the others.
 pub fn from_ifeval(ids: &[String], kwargs_json: &str) -> Result<Vec<(String, Params)>> {
+    from_ifeval_each(ids, kwargs_json)?.into_iter().map(|(rtype, params)| params.map(|p| (rtype, p)).map_err(invalid)).collect()
+}
+
+/// Convert IFEval `instruction_id_list` and `kwargs`, one requirement at a time: each gets its type
+/// and its parameters, or the reason its kwargs cannot be used (a kwarg that does not belong to the
+/// id, a value out of range, a missing parameter), so that a caller can keep the others.
+///
+/// Errors for the whole list: kwargs that are not a JSON list, one entry per id; an unknown id; and
+/// requirements that no response could satisfy together (among the usable ones).
+pub fn from_ifeval_each(ids: &[String], kwargs_json: &str) -> Result<Vec<(String, std::result::Result<Params, String>)>> {
     let kwargs: Value = serde_json::from_str(kwargs_json).map_err(|e| invalid(format!("kwargs is not JSON: {e}")))?;
     let kwargs = kwargs.as_array().ok_or_else(|| invalid("kwargs is not a JSON list".into()))?;
     if kwargs.len() != ids.len() {
@@ -146,32 +159,42 @@ pub fn from_ifeval(ids: &[String], kwargs_json: &str) -> Result<Vec<(String, Par
             .iter()
             .find(|(i, _, _)| i == id)
             .ok_or_else(|| CoreError::UnknownInstructionId(id.clone()))?;
-        let mut params: Params = serde_json::from_str(fixed).expect("fixed params are JSON");
-        let empty = Map::new();
-        let kw = match kw {
-            Value::Null => &empty,
-            Value::Object(m) => m,
-            other => return Err(invalid(format!("{id}: kwargs entry {other} is not an object"))),
-        };
-        for (key, value) in kw {
-            if value.is_null() {
-                continue;
-            }
-            let (_, _, param) = IFEVAL_KWARGS
-                .iter()
-                .find(|(i, k, _)| i == id && k == key)
-                .ok_or_else(|| invalid(format!("kwarg {key:?} does not belong to {id}")))?;
-            params.insert(param.to_string(), normalize_kwarg(id, key, param, value)?);
-        }
-        // IFEval defaults its relation-less counts.
-        if *rtype == "length" && !params.contains_key("relation") {
-            params.insert("relation".into(), Value::from("exactly"));
-        }
-        validate_params(rtype, &params).map_err(|e| invalid(format!("{id}: {e}")))?;
-        out.push((rtype.to_string(), params));
+        out.push((rtype.to_string(), ifeval_params(id, rtype, fixed, kw)));
     }
-    check_conflicts(&out)?;
+    let usable: Vec<(String, Params)> = out.iter().filter_map(|(t, p)| p.as_ref().ok().map(|p| (t.clone(), p.clone()))).collect();
+    check_conflicts(&usable)?;
     Ok(out)
+}
+
+/// One IFEval id's parameters from its kwargs entry, or why they cannot be had.
+fn ifeval_params(id: &str, rtype: &str, fixed: &str, kw: &Value) -> std::result::Result<Params, String> {
+    let message = |e: CoreError| match e {
+        CoreError::InvalidRequirements(m) => m,
+        other => other.to_string(),
+    };
+    let mut params: Params = serde_json::from_str(fixed).expect("fixed params are JSON");
+    let empty = Map::new();
+    let kw = match kw {
+        Value::Null => &empty,
+        Value::Object(m) => m,
+        other => return Err(format!("{id}: kwargs entry {other} is not an object")),
+    };
+    for (key, value) in kw {
+        if value.is_null() {
+            continue;
+        }
+        let (_, _, param) = IFEVAL_KWARGS
+            .iter()
+            .find(|(i, k, _)| *i == id && k == key)
+            .ok_or_else(|| format!("kwarg {key:?} does not belong to {id}"))?;
+        params.insert(param.to_string(), normalize_kwarg(id, key, param, value).map_err(message)?);
+    }
+    // IFEval defaults its relation-less counts.
+    if rtype == "length" && !params.contains_key("relation") {
+        params.insert("relation".into(), Value::from("exactly"));
+    }
+    validate_params(rtype, &params).map_err(|e| format!("{id}: {e}"))?;
+    Ok(params)
 }
 
 /// Convert an explicit JSON list of `{"type": ..., "params": {...}, "text": ...}`.

@@ -58,3 +58,20 @@ fn explicit_list_with_unlocated_requirement() {
     assert_eq!(p.requirements[1].start, None);
     assert!(from_list(r#"[{"type": "vibes"}]"#).is_err());
 }
+
+#[test]
+fn ifeval_kwargs_are_checked_one_requirement_at_a_time() {
+    let ids: Vec<String> = ["keywords:letter_frequency", "punctuation:no_comma", "length_constraints:number_words"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let kw = r#"[{"letter": "!", "let_frequency": 3, "let_relation": "less than"}, {"num_words": 3}, {"num_words": -1, "relation": "at least"}]"#;
+    let each = from_ifeval_each(&ids, kw).unwrap();
+    assert_eq!(each[0].1.as_ref().unwrap()["letter"], "!");
+    assert_eq!(each[1].1.as_ref().unwrap_err(), "kwarg \"num_words\" does not belong to punctuation:no_comma");
+    assert!(each[2].1.as_ref().unwrap_err().contains("num_words=-1 is not a count"));
+    // The all-or-nothing form names the first unusable one.
+    assert!(from_ifeval(&ids, kw).unwrap_err().to_string().contains("does not belong"));
+    // Whole-list problems stay errors of the list.
+    assert!(from_ifeval_each(&ids, "[{}]").is_err());
+}

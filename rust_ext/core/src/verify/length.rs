@@ -68,7 +68,7 @@ impl Length {
         match unit {
             Unit::Words => counted(count_words(text), "word", "words", *relation, *value, explain),
             Unit::Sentences => {
-                counted(text::count_sentences(text) as u64, "sentence", "sentences", *relation, *value, explain)
+                counted(super::sentences::count_sentences(text) as u64, "sentence", "sentences", *relation, *value, explain)
             }
             Unit::Chars => counted(count_non_space(text), "non-space character", "non-space characters", *relation, *value, explain),
             Unit::Paragraphs => {

@@ -34,9 +34,10 @@ pub(super) fn compile(rtype: &str, p: &Params) -> Result<Kind> {
         "letter_frequency" => {
             let s = str_param(t, p, "letter")?.trim().to_lowercase();
             let mut chars = s.chars();
+            // Any one character, as IFEval counts it: "#" and "!" are letters here too.
             let letter = match (chars.next(), chars.next()) {
-                (Some(c), None) if c.is_alphabetic() => c,
-                _ => return Err(invalid(format!("letter_frequency: {s:?} is not a single letter"))),
+                (Some(c), None) => c,
+                _ => return Err(invalid(format!("letter_frequency: {s:?} is not a single character"))),
             };
             Lexical::LetterFrequency { letter, relation: relation_param(t, p, None)?, value: count_param(t, p, "value")? }
         }

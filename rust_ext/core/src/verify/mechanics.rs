@@ -9,19 +9,33 @@ use crate::model::Params;
 /// A compiled requirement of the mechanics family.
 #[derive(Debug, Clone)]
 pub(super) enum Mechanics {
-    Lowercase,
-    Uppercase,
+    /// All lowercase; with a language, also written in it (IFEval's `english_lowercase`).
+    Lowercase { language: Option<String> },
+    Uppercase { language: Option<String> },
     CapitalWords { relation: Relation, value: u64 },
     NoCommas,
     Quotation,
+}
+
+/// The optional `language` of `lowercase`/`uppercase`, normalized (IFEval's ids set "en").
+fn language_param(p: &Params) -> Option<String> {
+    p.get("language").and_then(serde_json::Value::as_str).map(super::normalize_language)
+}
+
+/// A violated outcome when the text's detected language is not `language` (none detected: fine, as
+/// IFEval counts a text langdetect cannot read as followed).
+fn wrong_language(s: &Subject, language: Option<&str>, explain: bool) -> Option<Outcome> {
+    let code = language?;
+    let found = s.language()?;
+    (found != code).then(|| decide(false, explain, || format!("detected language {found}, needs {code}")))
 }
 
 /// Compile a requirement of the mechanics family.
 pub(super) fn compile(rtype: &str, p: &Params) -> Result<Kind> {
     let t = rtype;
     let check = match rtype {
-        "lowercase" => Mechanics::Lowercase,
-        "uppercase" => Mechanics::Uppercase,
+        "lowercase" => Mechanics::Lowercase { language: language_param(p) },
+        "uppercase" => Mechanics::Uppercase { language: language_param(p) },
         "capital_word_frequency" => Mechanics::CapitalWords {
             relation: relation_param(t, p, None)?,
             value: count_param(t, p, "value")?,
@@ -37,8 +51,12 @@ impl Mechanics {
     pub(super) fn run(&self, s: &Subject, explain: bool) -> Outcome {
         let text = s.text();
         match self {
-            Mechanics::Lowercase => {
-                let ok = is_lower(text);
+            Mechanics::Lowercase { language } => {
+                let case = is_lower(text);
+                if let (true, Some(why)) = (case, wrong_language(s, language.as_deref(), explain)) {
+                    return why;
+                }
+                let ok = case;
                 decide(ok, explain, || {
                     if ok {
                         return "all lowercase".into();
@@ -47,8 +65,12 @@ impl Mechanics {
                     if n == 0 { "no letters".to_string() } else { plural(n, "capital letter", "capital letters") }
                 })
             }
-            Mechanics::Uppercase => {
-                let ok = is_upper(text);
+            Mechanics::Uppercase { language } => {
+                let case = is_upper(text);
+                if let (true, Some(why)) = (case, wrong_language(s, language.as_deref(), explain)) {
+                    return why;
+                }
+                let ok = case;
                 decide(ok, explain, || {
                     if ok {
                         return "all capitals".into();

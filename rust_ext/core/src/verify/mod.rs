@@ -9,7 +9,8 @@
 //! `docs/verify.md` for every place where they differ, and why): [`verify`] gives the strict
 //! verdict (the response as is; an empty response follows nothing) and the loose one (also
 //! accepted: the response without markdown `*`, without its first and/or last line, or both).
-//! Sentences and words are counted by [`crate::text`], the splitter the parser uses.
+//! Words are counted as [`crate::text`] counts them; sentences as IFEval counts them (punkt's rules, in
+//! [`sentences`]).
 //!
 //! Layout: this file holds the public API and the dispatch from a requirement's family to its
 //! check; each family of the taxonomy has its own file ([`length`], [`format`], [`lexical`],
@@ -26,6 +27,7 @@ mod loose;
 mod mechanics;
 mod phrase;
 pub mod rows;
+pub mod sentences;
 #[cfg(test)]
 mod test_support;
 
@@ -184,8 +186,12 @@ impl Verifier {
     /// Compile a requirement of a dataset row: a malformed one gives a verifier whose verdict is
     /// `invalid` with the reason, so the row's other requirements are still verified.
     pub fn new_or_invalid(rtype: &str, params: &Params) -> Verifier {
-        Verifier::new(rtype, params)
-            .unwrap_or_else(|e| Verifier { rtype: rtype.to_string(), kind: Kind::Invalid(e.to_string()) })
+        Verifier::new(rtype, params).unwrap_or_else(|e| Verifier::invalid(rtype, e.to_string()))
+    }
+
+    /// A requirement known to be malformed: its verdict is `invalid` with `reason`.
+    pub fn invalid(rtype: &str, reason: String) -> Verifier {
+        Verifier { rtype: rtype.to_string(), kind: Kind::Invalid(reason) }
     }
 
     /// Can a rule decide this requirement?
@@ -267,13 +273,23 @@ pub fn verify_one(response: &str, rtype: &str, params: &Params) -> Result<Verdic
     Ok(verify(response, std::slice::from_ref(&v)).pop().expect("one verdict"))
 }
 
-/// Requirements from IFEval ids and kwargs, for verification: [`crate::structured::from_ifeval`],
-/// plus the `***` paragraph separator of `length_constraints:number_paragraphs`.
-pub fn ifeval_requirements(ids: &[String], kwargs_json: &str) -> Result<Vec<(String, Params)>> {
-    let mut reqs = crate::structured::from_ifeval(ids, kwargs_json)?;
+/// Requirements from IFEval ids and kwargs, for verification: [`crate::structured::from_ifeval_each`]
+/// (a requirement whose kwargs cannot be used comes with its reason, the others are kept), plus what
+/// IFEval's checkers read into an id: the `***` paragraph separator of
+/// `length_constraints:number_paragraphs`, and English for `change_case:english_lowercase`/`_capital`.
+pub fn ifeval_requirements(ids: &[String], kwargs_json: &str) -> Result<Vec<(String, std::result::Result<Params, String>)>> {
+    let mut reqs = crate::structured::from_ifeval_each(ids, kwargs_json)?;
     for (id, (_, params)) in ids.iter().zip(reqs.iter_mut()) {
-        if id == "length_constraints:number_paragraphs" {
-            params.insert("separator".into(), Value::from("***"));
+        let Ok(params) = params else { continue };
+        match id.as_str() {
+            "length_constraints:number_paragraphs" => {
+                params.insert("separator".into(), Value::from("***"));
+            }
+            // "Your entire response should be in English, and in all lowercase letters."
+            "change_case:english_lowercase" | "change_case:english_capital" => {
+                params.insert("language".into(), Value::from("en"));
+            }
+            _ => {}
         }
     }
     Ok(reqs)
@@ -360,11 +376,25 @@ mod tests {
     }
 
     #[test]
+    fn ifeval_case_ids_also_need_english() {
+        let ids = vec!["change_case:english_lowercase".to_string()];
+        let reqs = ifeval_requirements(&ids, "[{}]").unwrap();
+        let v = Verifier::new(&reqs[0].0, reqs[0].1.as_ref().unwrap()).unwrap();
+        let french = "bonjour, je suis très content de vous voir aujourd'hui et je vous remercie pour tout.";
+        let english = "hello, i am very happy to see you today and i thank you for everything you did.";
+        assert_eq!(verify(french, std::slice::from_ref(&v))[0].strict, Some(false));
+        assert_eq!(verify(english, std::slice::from_ref(&v))[0].strict, Some(true));
+        // The taxonomy's own `lowercase` carries no language.
+        assert_eq!(verify_one(french, "lowercase", &Params::new()).unwrap().strict, Some(true));
+    }
+
+    #[test]
     fn ifeval_requirements_mark_the_divider() {
         let ids = vec!["length_constraints:number_paragraphs".to_string()];
         let reqs = ifeval_requirements(&ids, r#"[{"num_paragraphs": 2}]"#).unwrap();
-        assert_eq!(reqs[0].1["separator"], "***");
-        let v = Verifier::new(&reqs[0].0, &reqs[0].1).unwrap();
+        let params = reqs[0].1.as_ref().unwrap();
+        assert_eq!(params["separator"], "***");
+        let v = Verifier::new(&reqs[0].0, params).unwrap();
         assert_eq!(verify("A\n\nB", std::slice::from_ref(&v))[0].strict, Some(false));
         assert_eq!(verify("A\n***\nB", &[v])[0].strict, Some(true));
     }

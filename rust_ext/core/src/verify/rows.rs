@@ -23,6 +23,9 @@ pub struct Item {
     pub instruction_id: Option<String>,
     pub rtype: String,
     pub params: Params,
+    /// Why the requirement's source gave no usable parameters (an IFEval kwarg out of range): it is
+    /// then `invalid` with this reason, and the row's other requirements are verified.
+    pub unusable: Option<String>,
 }
 
 /// Where a row's requirements come from, in order of precedence.
@@ -60,12 +63,20 @@ impl<'a> VerifySource<'a> {
 
     /// The requirements, numbered r1, r2, ... unless they carry their own ids.
     pub fn items(self) -> Result<Vec<Item>> {
-        let numbered = |i: usize, instruction_id, rtype, params| Item { id: format!("r{}", i + 1), instruction_id, rtype, params };
-        let of_requirement = |r: Requirement| Item { id: r.id, instruction_id: None, rtype: r.rtype, params: r.params };
+        let numbered =
+            |i: usize, instruction_id, rtype, params| Item { id: format!("r{}", i + 1), instruction_id, rtype, params, unusable: None };
+        let of_requirement = |r: Requirement| Item { id: r.id, instruction_id: None, rtype: r.rtype, params: r.params, unusable: None };
         Ok(match self {
             VerifySource::Ifeval { ids, kwargs } => {
                 let pairs = ifeval_requirements(&ids, kwargs.unwrap_or("[]"))?;
-                ids.into_iter().zip(pairs).enumerate().map(|(i, (iid, (rtype, params)))| numbered(i, Some(iid), rtype, params)).collect()
+                let each = |(i, (iid, (rtype, params))): (usize, (String, (String, std::result::Result<Params, String>)))| {
+                    let (params, unusable) = match params {
+                        Ok(p) => (p, None),
+                        Err(why) => (Params::new(), Some(why)),
+                    };
+                    Item { unusable, ..numbered(i, Some(iid), rtype, params) }
+                };
+                ids.into_iter().zip(pairs).enumerate().map(each).collect()
             }
             VerifySource::Given(reqs) => reqs.into_iter().map(of_requirement).collect(),
             VerifySource::List(list) => {
@@ -104,7 +115,11 @@ pub fn verify_response(
     let verifiers = items
         .iter()
         .map(|it| {
-            Verifier::new(&it.rtype, &it.params).map_err(|e| match e {
+            let compiled = match &it.unusable {
+                Some(why) => Err(CoreError::InvalidRequirements(why.clone())),
+                None => Verifier::new(&it.rtype, &it.params),
+            };
+            compiled.map_err(|e| match e {
                 CoreError::InvalidRequirements(m) => CoreError::InvalidRequirements(format!("requirement {}: {m}", it.id)),
                 other => other,
             })
@@ -129,7 +144,13 @@ type Compiling = std::result::Result<Arc<Compiled>, Rejection>;
 
 fn compile(items: Result<Vec<Item>>) -> Compiling {
     let items = items?;
-    let verifiers = items.iter().map(|it| Verifier::new_or_invalid(&it.rtype, &it.params)).collect();
+    let verifiers = items
+        .iter()
+        .map(|it| match &it.unusable {
+            Some(why) => Verifier::invalid(&it.rtype, format!("invalid requirements: {why}")),
+            None => Verifier::new_or_invalid(&it.rtype, &it.params),
+        })
+        .collect();
     let params_json = items.iter().map(|it| params_to_json(&it.params)).collect();
     let family = items.iter().map(|it| type_info(&it.rtype).map_or("unknown", |t| t.family.as_str())).collect();
     Ok(Arc::new(Compiled { items, verifiers, params_json, family }))
@@ -313,6 +334,22 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!((verdicts[0].status, verdicts[1].status), (Status::Followed, Status::Invalid));
         assert_eq!((a.family[0], a.params_json[1].as_str()), ("mechanics", "{}"));
+    }
+
+    #[test]
+    fn an_unusable_ifeval_kwarg_makes_that_requirement_invalid_not_the_row() {
+        forget_caches();
+        let ids = || vec!["keywords:letter_frequency".to_string(), "punctuation:no_comma".to_string(), "keywords:letter_frequency".to_string()];
+        let kwargs = r##"[{"letter": "#", "let_frequency": 2, "let_relation": "at least"}, {}, {"letter": "ab", "let_frequency": 1}]"##;
+        let lists = || ListCells { instruction_ids: Ok(Some(ids())), requirements: None };
+        let r = VerifyRow { kwargs: Cell::Text(kwargs), ..row(Cell::Text("## No commas here")) };
+        let (compiled, verdicts) = verify_row(&r, lists, 100).unwrap();
+        assert_eq!(compiled.items.len(), 3);
+        assert_eq!((verdicts[0].status, verdicts[1].status, verdicts[2].status), (Status::Followed, Status::Followed, Status::Invalid));
+        assert_eq!(verdicts[2].reason, "invalid requirements: keywords:letter_frequency: kwarg letter=\"ab\" is not a single character");
+        assert_eq!(compiled.params_json[2], "{}");
+        let err = verify_response("x", VerifySource::Ifeval { ids: ids(), kwargs: Some(kwargs) }, None, 100).unwrap_err();
+        assert!(err.to_string().contains("requirement r3: keywords:letter_frequency"), "{err}");
     }
 
     #[test]

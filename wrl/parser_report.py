@@ -1,0 +1,182 @@
+"""``wrl eval parser``: the parser on any file with gold requirements (IFEval ids + kwargs, or a
+``gold_requirements`` column), scored by :class:`wrl.parser_eval.ParserAccuracy`.
+
+It lives apart from :mod:`wrl.parser_eval`, which the ``parse`` stage runs, so that the stage does not
+depend on the importers.
+
+Example:
+    >>> report, misses, rejects = evaluate_parser("ifeval_dev.jsonl")  # doctest: +SKIP
+    >>> print(format_parser_report(report))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from typing import Any
+
+import pyarrow as pa
+
+from wrl.errors import DatasetError
+from wrl.parser_eval import DERIVED_PARAMS, ParserAccuracy, _scores
+from wrl.requirements import requirement_params
+
+__all__ = ["MISSES_SCHEMA", "evaluate_parser", "format_parser_report"]
+
+
+#: The per-prompt misses written by ``wrl eval parser --out``.
+MISSES_SCHEMA = pa.schema([("id", pa.string()), ("prompt", pa.string()), ("kind", pa.string()),
+                           ("type", pa.string()), ("gold_params", pa.string()), ("found_params", pa.string())])
+
+
+def _gold_table(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Table, int]:
+    """Read ``path`` into ``(id, prompt, gold_requirements)`` rows, the rejected rows, and the rows read.
+
+    A file with ``gold_requirements`` (the project's own Parquet, a JSON list of ``{type, params}`` per
+    row) is read as it is; a file with IFEval's ``instruction_id_list`` + ``kwargs`` is imported and its
+    gold is what ``wrl parse`` makes of them.
+
+    Raises:
+        DatasetError: unreadable file, or neither gold column.
+    """
+    from wrl.importers import import_generic, import_ifeval
+    from wrl.io import REJECTS_SCHEMA, read_rows
+    from wrl.requirements import parse_dataset
+
+    raw = read_rows(path)
+    if raw.has("gold_requirements"):
+        if not raw.has("prompt"):
+            raise DatasetError(f"{raw.path}: no 'prompt' column (columns: {', '.join(raw.names)})")
+        table, rejects = import_generic(path)
+        if "gold_requirements" not in table.column_names:
+            table = table.append_column("gold_requirements", pa.array([None] * table.num_rows, pa.string()))
+        gold = [g if isinstance(g, str) or g is None else json.dumps(g)
+                for g in table["gold_requirements"].to_pylist()]
+        out = pa.table({"id": table["id"], "prompt": table["prompt"],
+                        "gold_requirements": pa.array(gold, pa.string())})
+        return out, rejects, raw.n
+    if not raw.has("instruction_id_list"):
+        raise DatasetError(f"{raw.path}: no gold requirements: needs 'instruction_id_list' + 'kwargs' (IFEval) or "
+                           f"'gold_requirements' (columns: {', '.join(raw.names) or 'none'})")
+    table, rejects = import_ifeval(path) if raw.has("key") else import_generic(path)
+    structured, parse_rejects = parse_dataset(table.select(["id", "prompt", "instruction_id_list", "kwargs"]),
+                                              progress=False)
+    gold = {row["id"]: json.dumps([{"type": r["type"], "params": json.loads(r["params"])}
+                                   for r in row["requirements"]])
+            for row in structured.select(["id", "requirements"]).to_pylist()}
+    ids = table["id"].to_pylist()
+    keep = pa.array([i in gold for i in ids])
+    out = table.select(["id", "prompt"]).filter(keep)
+    out = out.append_column("gold_requirements", pa.array([gold[i] for i in out["id"].to_pylist()], pa.string()))
+    if parse_rejects.num_rows:
+        # Rows whose gold cannot be had (bad kwargs): rejected, numbered as rows of the file.
+        row_of = {i: k for k, i in enumerate(ids)}
+        src_rows = [row_of.get(i) for i in parse_rejects["id"].to_pylist()]
+        numbered = parse_rejects.set_column(parse_rejects.schema.get_field_index("row"), "row",
+                                            pa.array(src_rows, parse_rejects.schema.field("row").type))
+        rejects = pa.concat_tables([rejects, numbered.cast(REJECTS_SCHEMA)])
+    return out, rejects, raw.n
+
+
+def _misses(parsed: pa.Table) -> tuple[list[dict[str, Any]], int, int]:
+    """Per prompt: gold types not found, types found but not in the gold, matched types whose params
+    differ; and how many prompts with gold had every gold requirement found (verifiable types only too)."""
+    from wrl.requirements import taxonomy
+
+    verifiable = {name for name, t in taxonomy().items() if t.verifiable}
+    rows: list[dict[str, Any]] = []
+    all_found = with_gold = 0
+    cols = parsed.select(["id", "prompt", "requirements", "gold_requirements"]).to_pylist()
+    for r in cols:
+        if r["gold_requirements"] is None:
+            continue
+        with_gold += 1
+        gold_by: dict[str, list] = defaultdict(list)
+        for g in json.loads(r["gold_requirements"]):
+            gold_by[g["type"]].append(requirement_params(g.get("params")))
+        found_by: dict[str, list] = defaultdict(list)
+        for f in r["requirements"] or ():
+            params = requirement_params(f.get("params"))
+            derived = DERIVED_PARAMS.get(f["type"], ())
+            found_by[f["type"]].append({k: v for k, v in params.items() if k not in derived})
+        missed_any = False
+        mine: list[dict[str, Any]] = []
+        for rtype in sorted(gold_by.keys() | found_by.keys()):
+            golds, founds = list(gold_by.get(rtype, [])), list(found_by.get(rtype, []))
+            for g in list(golds):
+                if g in founds:
+                    founds.remove(g)
+                    golds.remove(g)
+            paired = min(len(golds), len(founds))
+            for g, f in zip(golds[:paired], founds[:paired], strict=True):
+                mine.append({"kind": "wrong_params", "type": rtype, "gold_params": g, "found_params": f})
+            for g in golds[paired:]:
+                missed_any = True
+                mine.append({"kind": "missed", "type": rtype, "gold_params": g, "found_params": None})
+            for f in founds[paired:]:
+                if rtype in verifiable or rtype in gold_by:
+                    mine.append({"kind": "spurious", "type": rtype, "gold_params": None, "found_params": f})
+        rows.extend({"id": r["id"], "prompt": r["prompt"], **m} for m in mine)
+        all_found += not missed_any
+    return rows, all_found, with_gold
+
+
+def evaluate_parser(path: str | os.PathLike[str], *, threads: int = 0) -> tuple[dict[str, Any], pa.Table, pa.Table]:
+    """Parse the prompt TEXT of every row of ``path`` and score it against the row's gold requirements.
+
+    ``path``: any IFEval-format file (JSONL, CSV or Parquet with ``instruction_id_list`` + ``kwargs``,
+    and ``key`` or ``id``), or a file with a ``gold_requirements`` column (JSON list of ``{type,
+    params}``). Rows without a usable prompt or gold are rejected, counted by reason.
+
+    Returns:
+        ``(report, misses, rejects)``: ``report`` holds ``overall`` and ``by_type`` (precision, recall,
+        f1, support, predicted, matched, params_exact), ``verifiable`` (the same over rule-verifiable
+        types only), ``all_found`` (share of prompts whose every gold requirement was found), and the
+        row counts ``rows``, ``scored``, ``rejected``; ``misses`` has one row per missed, spurious
+        (verifiable types, or a type of the gold) or wrong-params requirement (:data:`MISSES_SCHEMA`);
+        ``rejects`` the rejected rows (``wrl.io.REJECTS_SCHEMA``).
+
+    Raises:
+        DatasetError: unreadable file, or no gold column.
+    """
+    from wrl.requirements import parse_dataset, taxonomy
+
+    gold, rejects, n_rows = _gold_table(path)
+    parsed, parse_rejects = parse_dataset(gold, threads=threads, progress=False)
+    if parse_rejects.num_rows:
+        rejects = pa.concat_tables([rejects, parse_rejects.cast(rejects.schema)])
+    accuracy = ParserAccuracy()
+    accuracy.add(parsed)
+    report = accuracy.result()
+    verifiable = {name for name, t in taxonomy().items() if t.verifiable}
+    v = [s for t, s in report["by_type"].items() if t in verifiable]
+    tp, pred, sup = (sum(s[k] for s in v) for k in ("matched", "predicted", "support"))
+    exact = sum(round(s["params_exact"] * s["matched"]) for s in v)
+    report["verifiable"] = _scores(tp, pred, sup, exact)
+    misses, all_found, with_gold = _misses(parsed)
+    report["all_found"] = round(all_found / with_gold, 4) if with_gold else 0.0
+    report.update(rows=n_rows, scored=with_gold, rejected=rejects.num_rows,
+                  rejected_by_reason=dict(Counter(rejects["reason_kind"].to_pylist())))
+    misses_table = pa.Table.from_pylist(
+        [{**m, "gold_params": None if m["gold_params"] is None else json.dumps(m["gold_params"], sort_keys=True),
+          "found_params": None if m["found_params"] is None else json.dumps(m["found_params"], sort_keys=True)}
+         for m in misses], schema=MISSES_SCHEMA)
+    return report, misses_table, rejects
+
+
+def format_parser_report(report: dict[str, Any]) -> str:
+    """The report of :func:`evaluate_parser` as plain text: one line per type (by recall), then the totals."""
+    lines = [f"{report['rows']} rows: {report['scored']} scored, {report['rejected']} rejected"
+             + (f" ({', '.join(f'{k} {v}' for k, v in sorted(report['rejected_by_reason'].items()))})"
+                if report["rejected"] else ""),
+             f"{'type':<24} {'precision':>9} {'recall':>7} {'support':>8} {'found':>6} {'params exact':>13}"]
+    scored = {t: v for t, v in report["by_type"].items() if v["support"] > 0}
+    for t, v in sorted(scored.items(), key=lambda kv: (kv[1]["recall"], kv[0])):
+        lines.append(f"{t:<24} {v['precision']:>9.2f} {v['recall']:>7.2f} {v['support']:>8} {v['predicted']:>6} "
+                     f"{v['params_exact']:>13.2f}")
+    for name, s in (("all", report["overall"]), ("verifiable types", report["verifiable"])):
+        lines.append(f"{name:<24} {s['precision']:>9.2f} {s['recall']:>7.2f} {s['support']:>8} {s['predicted']:>6} "
+                     f"{s['params_exact']:>13.2f}")
+    lines.append(f"all requirements found in {100 * report['all_found']:.1f}% of prompts")
+    return "\n".join(lines)
