@@ -18,7 +18,7 @@ import pyarrow as pa
 from wrl.errors import DatasetError
 from wrl.requirements import requirement_params
 
-__all__ = ["DERIVED_PARAMS", "ParserAccuracy", "parser_accuracy"]
+__all__ = ["DERIVED_PARAMS", "ParserAccuracy", "comparable", "parser_accuracy"]
 
 
 def _scores(tp: int, predicted: int, support: int, exact: int) -> dict[str, Any]:
@@ -34,13 +34,67 @@ def _scores(tp: int, predicted: int, support: int, exact: int) -> dict[str, Any]
 DERIVED_PARAMS = {"repeat_prompt": ("prompt",)}
 
 
+def _bound(params: dict) -> tuple[str, int] | None:
+    """``("lo", n)`` for ``n ≤ count``, ``("hi", n)`` for ``count ≤ n``, on whole-number counts."""
+    value, relation = params.get("value"), params.get("relation")
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return {"at_least": ("lo", value), "more_than": ("lo", value + 1),
+            "at_most": ("hi", value), "less_than": ("hi", value - 1)}.get(relation)
+
+
+def comparable(params_list: list[Any]) -> list[Any]:
+    """One instruction's requirements of one type in the form scoring compares.
+
+    Counts are whole numbers, so ``at_most 200`` and ``less_than 201`` (IFEval's "200 words or less")
+    are one requirement, as are ``more_than 4`` and ``at_least 5``: bounds are spelled ``at_least``
+    and ``less_than``. A lower and an upper bound on the same count (IFEval lists "20 to 30
+    sentences" as two ``number_sentences`` entries) are one range, ``relation: between`` with
+    ``min`` and ``max`` (both included), as the parser reads it; a range of one value is ``exactly``.
+
+    Args:
+        params_list: normalized params (:func:`wrl.requirements.requirement_params`) of the
+            requirements of one type in one instruction.
+
+    Returns:
+        The same requirements, bounds paired into ranges and spelled one way.
+
+    Example:
+        >>> comparable([{"unit": "sentences", "relation": "at_least", "value": 20},
+        ...             {"unit": "sentences", "relation": "less_than", "value": 31}])
+        [{'unit': 'sentences', 'relation': 'between', 'min': 20, 'max': 30}]
+    """
+    out: list[Any] = []
+    open_bounds: list[tuple[str, int, dict, int]] = []  # (side, n, the other params, index in out)
+    for params in params_list:
+        bound = _bound(params) if isinstance(params, dict) else None
+        if bound is None:
+            out.append(params)
+            continue
+        side, n = bound
+        rest = {k: v for k, v in params.items() if k not in ("relation", "value")}
+        partner = next((b for b in open_bounds if b[0] != side and b[2] == rest), None)
+        if partner is not None:
+            lo, hi = (n, partner[1]) if side == "lo" else (partner[1], n)
+            if lo <= hi:
+                open_bounds.remove(partner)
+                out[partner[3]] = ({**rest, "relation": "exactly", "value": lo} if lo == hi
+                                   else {**rest, "relation": "between", "min": lo, "max": hi})
+                continue
+        open_bounds.append((side, n, rest, len(out)))
+        out.append({**rest, "relation": "at_least", "value": n} if side == "lo"
+                   else {**rest, "relation": "less_than", "value": n + 1})
+    return out
+
+
 class ParserAccuracy:
     """Parser accuracy against gold requirements, accumulated batch by batch (a stage streams its input).
 
     Per instruction and type, the parser is credited with ``min(parsed, gold)`` matches (a
     multiset intersection of types); precision, recall and F1 are micro-averaged over all
     instructions with gold. For matched pairs, ``params_exact`` is the share whose normalized
-    params equal the gold params exactly (pairs are matched equal-params first).
+    params equal the gold params exactly (pairs are matched equal-params first), compared in the
+    form of :func:`comparable` (``at_most 200`` is ``less_than 201``; two bounds are one range).
     """
 
     def __init__(self) -> None:
@@ -72,6 +126,8 @@ class ParserAccuracy:
                 params = requirement_params(r.get("params"))
                 derived = DERIVED_PARAMS.get(r["type"], ())
                 found_by[r["type"]].append({k: v for k, v in params.items() if k not in derived})
+            gold_by = defaultdict(list, {t: comparable(ps) for t, ps in gold_by.items()})
+            found_by = defaultdict(list, {t: comparable(ps) for t, ps in found_by.items()})
             for rtype in gold_by.keys() | found_by.keys():
                 golds, founds = gold_by.get(rtype, []), list(found_by.get(rtype, []))
                 self.support[rtype] += len(golds)

@@ -60,6 +60,7 @@ _RELATIONS = {
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_MOSTLY_CJK = re.compile(f"[{_CJK}\uac00-\ud7af]")
 _BULLET_STAR = re.compile(r"^\s*\*[^\*].*$", re.MULTILINE)
 _BULLET_DASH = re.compile(r"^\s*-.*$", re.MULTILINE)
 _HIGHLIGHT = re.compile(r"\*[^\n\*]*\*")
@@ -310,7 +311,28 @@ def check(text: str, rtype: str, params: dict[str, Any]) -> bool:
     p = params
     if rtype == "length":
         unit = p["unit"].strip().lower()
-        rel, v = _relation(p), int(p["value"])
+        if p.get("relation") == "between" or (p.get("relation") is None and "min" in p):
+            lo, hi = int(p["min"]), int(p["max"])
+
+            def held(n: int, k: int = 1) -> bool:
+                return lo * k <= n <= hi * k
+        else:
+            rel, v = _relation(p), int(p["value"])
+
+            def held(n: int, k: int = 1) -> bool:
+                return holds(rel, n, v * k)
+        seconds = {"minutes": 60, "minute": 60, "seconds": 1, "second": 1, "hours": 3600, "hour": 3600}.get(unit)
+        if seconds is not None:
+            # text::is_mostly_cjk: at least half the letters CJK (kana and Hangul included).
+            letters = [c for c in text if c.isalpha()]
+            cjk = sum(1 for c in letters if _MOSTLY_CJK.match(c))
+            if letters and cjk * 2 >= len(letters):
+                n, rate = sum(1 for c in text if not c.isspace()), int(p.get("chars_per_minute") or 200)
+            else:
+                n, rate = count_words(text), int(p.get("words_per_minute") or 150)
+            return held(60 * n, seconds * rate)
+        if unit in ("lines", "line"):
+            return held(sum(1 for line in text.split("\n") if line.strip()))
         if unit in ("words", "word"):
             return holds(rel, count_words(text), v)
         if unit in ("sentences", "sentence"):

@@ -273,6 +273,24 @@ fn chinese_number(s: &str) -> Option<i64> {
     total.checked_add(section.checked_add(pending.unwrap_or(0))?)
 }
 
+/// Digits with a Chinese unit of 千 or 万 after them, as lengths are written: 2万 (20,000), 1.5万
+/// (15,000), 3千 (3,000). `None` unless the result is a whole number.
+fn digits_with_chinese_unit(s: &str) -> Option<i64> {
+    let (num, unit) = if let Some(n) = s.strip_suffix('万') {
+        (n, 10_000)
+    } else {
+        (s.strip_suffix('千')?, 1_000)
+    };
+    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 4 {
+        return None;
+    }
+    let scale = 10i64.pow(frac.len() as u32);
+    let value = whole.parse::<i64>().ok()?.checked_mul(scale)?.checked_add(if frac.is_empty() { 0 } else { frac.parse().ok()? })?;
+    let total = value.checked_mul(unit)?;
+    (total % scale == 0).then_some(total / scale)
+}
+
 impl Lexicon {
     /// For each anchor occurrence in `text`: (byte offset, pattern index). `None` when the text
     /// holds a character that case-folds onto ASCII (ſ, K), where ASCII anchors could miss.
@@ -299,7 +317,7 @@ impl Lexicon {
             let (tens, unit) = (self.numbers.get(tens).copied()?, self.numbers.get(unit).copied()?);
             return ((20..=90).contains(&tens) && tens % 10 == 0 && (1..=9).contains(&unit)).then_some(tens + unit);
         }
-        chinese_number(t)
+        chinese_number(t).or_else(|| digits_with_chinese_unit(&digits))
     }
 
     /// Normalize one named group's text into `params`. Returns false when the text does not
@@ -352,6 +370,9 @@ impl Lexicon {
                 }
                 Value::from(s)
             }
+            // A veto group matches what must not be read as this requirement ("not a single word",
+            // "20 words in all capital letters"): when it takes part in a match, the match is dropped.
+            "veto" => return false,
             "letter" => {
                 let s = strip_quotes(text).to_lowercase();
                 if s.chars().count() != 1 {

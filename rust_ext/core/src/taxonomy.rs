@@ -55,6 +55,9 @@ macro_rules! types {
 }
 
 types! {
+    // The README embeds this table (tests/test_docs.py): a range (`relation: between` with `min`
+    // and `max`) and the units lines, minutes, seconds and hours are documented in docs/data.md
+    // until the README's table is regenerated with them.
     "length", Length, true, ["unit", "relation", "value"],
         "Response length in words, sentences, paragraphs or characters.";
     "bullet_points", Format, true, ["relation", "value"], "Number of markdown bullet points.";
@@ -153,8 +156,9 @@ pub const IFEVAL_KWARGS: &[(&str, &str, &str)] = &[
     ("change_case:capital_word_frequency", "capital_relation", "relation"),
 ];
 
-/// Canonical relation names. IFEval uses "less than" and "at least"; "about" means within ±10%.
-pub const RELATIONS: &[&str] = &["at_least", "at_most", "exactly", "less_than", "more_than", "about"];
+/// Canonical relation names. IFEval uses "less than" and "at least"; "about" means within ±10%;
+/// "between" (lengths only) is a range with `min` and `max` in place of `value`, both included.
+pub const RELATIONS: &[&str] = &["at_least", "at_most", "exactly", "less_than", "more_than", "about", "between"];
 
 #[cfg(test)]
 mod tests;

@@ -1,16 +1,30 @@
-//! The length family: words, sentences, paragraphs or non-space characters.
+//! The length family: words, sentences, paragraphs, non-space characters, non-empty lines, or
+//! speaking time (minutes, seconds, hours) through a speaking rate.
 
 use serde_json::Value;
 
 use super::helpers::{
-    counted, decide, find_run, invalid, plural, relation_param, split_stars, str_param, too_few, ascii_space, count_param,
-    Relation, Subject,
+    ascii_space, count_param, decide, find_run, invalid, plural, relation_param, split_stars, str_param, too_few, Relation,
+    Subject,
 };
 use super::{Check, Kind, Outcome};
 use crate::error::Result;
 use crate::model::Params;
 use crate::text;
 
+/// The speaking rate a time length is verified with when the requirement sets none: 150 words a
+/// minute for English, the middle of the 140-160 words a minute usually given for a prepared talk
+/// (presentation coaching guides and the National Center for Voice and Speech both quote about 150
+/// for conversational English). Override per requirement with `words_per_minute`.
+pub const DEFAULT_WORDS_PER_MINUTE: u64 = 150;
+
+/// The same for a response in Chinese, in non-space characters a minute: 200, the low end of the
+/// 200-250 字 a minute that Chinese speech-writing guides give for a speech (news broadcasting
+/// runs faster, about 250-300). Override per requirement with `chars_per_minute`.
+pub const DEFAULT_CHARS_PER_MINUTE: u64 = 200;
+
+/// Speaking rates above this are rejected as absurd.
+const MAX_RATE: u64 = 10_000;
 
 /// What a length requirement counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +33,11 @@ pub enum Unit {
     Sentences,
     Paragraphs,
     Chars,
+    /// Non-empty lines.
+    Lines,
+    /// Speaking time, as words (or, for a response in Chinese, non-space characters) at a rate;
+    /// the value is in minutes, seconds or hours (`seconds` of one unit).
+    Time { seconds: u64, name: &'static str },
 }
 
 /// How paragraphs are separated.
@@ -32,13 +51,82 @@ pub enum ParagraphSplit {
     Auto,
 }
 
+/// The required count: a relation to one value, or a range with both bounds included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Rel(Relation, u64),
+    /// `min ≤ n ≤ max` (`relation: between`).
+    Between(u64, u64),
+}
+
+impl Bound {
+    fn holds(self, n: u64) -> bool {
+        match self {
+            Bound::Rel(r, v) => r.holds(n, v),
+            Bound::Between(lo, hi) => lo <= n && n <= hi,
+        }
+    }
+
+    /// Both sides multiplied by `k` (a speaking rate turns minutes into words).
+    fn scaled(self, k: u64) -> Bound {
+        match self {
+            Bound::Rel(r, v) => Bound::Rel(r, v.saturating_mul(k)),
+            Bound::Between(lo, hi) => Bound::Between(lo.saturating_mul(k), hi.saturating_mul(k)),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Bound::Rel(r, v) => r.describe(v),
+            Bound::Between(lo, hi) => format!("between {lo} and {hi}"),
+        }
+    }
+
+    /// Is `n` too small, so that no smaller count can follow the bound either?
+    fn too_few(self, n: u64) -> bool {
+        match self {
+            Bound::Rel(r, v) => too_few(r, n, v),
+            Bound::Between(lo, _) => n < lo,
+        }
+    }
+}
+
 /// A compiled length requirement.
 #[derive(Debug, Clone)]
 pub(super) struct Length {
     unit: Unit,
-    relation: Relation,
-    value: u64,
+    bound: Bound,
     split: ParagraphSplit,
+    /// Words and characters a minute, for a time unit.
+    words_per_minute: u64,
+    chars_per_minute: u64,
+}
+
+fn rate_param(p: &Params, name: &str, default: u64) -> Result<u64> {
+    if p.get(name).is_none_or(Value::is_null) {
+        return Ok(default);
+    }
+    match count_param("length", p, name)? {
+        0 => Err(invalid(format!("length: {name} must be positive"))),
+        n if n > MAX_RATE => Err(invalid(format!("length: {name} = {n} is absurdly large"))),
+        n => Ok(n),
+    }
+}
+
+/// The bound of a length: `relation: between` with `min` and `max` (both included), or a relation
+/// with a `value`. `min` and `max` without a relation are a range too.
+fn bound_param(p: &Params) -> Result<Bound> {
+    let t = "length";
+    let relation = p.get("relation").and_then(Value::as_str).map(|s| s.trim().to_lowercase());
+    let has_range = p.get("min").is_some_and(|v| !v.is_null()) || p.get("max").is_some_and(|v| !v.is_null());
+    if relation.as_deref() == Some("between") || (relation.is_none() && has_range) {
+        let (lo, hi) = (count_param(t, p, "min")?, count_param(t, p, "max")?);
+        if lo > hi {
+            return Err(invalid(format!("length: min = {lo} is over max = {hi}")));
+        }
+        return Ok(Bound::Between(lo, hi));
+    }
+    Ok(Bound::Rel(relation_param(t, p, None)?, count_param(t, p, "value")?))
 }
 
 /// Compile a `length` requirement.
@@ -49,6 +137,10 @@ pub(super) fn compile(p: &Params) -> Result<Kind> {
         "sentences" | "sentence" => Unit::Sentences,
         "paragraphs" | "paragraph" => Unit::Paragraphs,
         "chars" | "characters" | "char" | "character" => Unit::Chars,
+        "lines" | "line" => Unit::Lines,
+        "minutes" | "minute" => Unit::Time { seconds: 60, name: "minutes" },
+        "seconds" | "second" => Unit::Time { seconds: 1, name: "seconds" },
+        "hours" | "hour" => Unit::Time { seconds: 3600, name: "hours" },
         other => return Err(invalid(format!("length: unknown unit {other:?}"))),
     };
     let split = match p.get("separator").and_then(Value::as_str) {
@@ -57,20 +149,47 @@ pub(super) fn compile(p: &Params) -> Result<Kind> {
         Some("blank_line") | Some("\n\n") => ParagraphSplit::BlankLine,
         Some(other) => return Err(invalid(format!("length: unknown paragraph separator {other:?}"))),
     };
-    let check = Length { unit, relation: relation_param(t, p, None)?, value: count_param(t, p, "value")?, split };
+    let check = Length {
+        unit,
+        bound: bound_param(p)?,
+        split,
+        words_per_minute: rate_param(p, "words_per_minute", DEFAULT_WORDS_PER_MINUTE)?,
+        chars_per_minute: rate_param(p, "chars_per_minute", DEFAULT_CHARS_PER_MINUTE)?,
+    };
     Ok(Kind::Check(Check::Length(check)))
 }
 
 impl Length {
+    /// For a time unit: what is counted (words, or non-space characters in a mostly Chinese or
+    /// Japanese response), its name, and the rate per minute.
+    fn speaking(&self, text: &str) -> (u64, &'static str, u64) {
+        if text::is_mostly_cjk(text) {
+            (count_non_space(text), "non-space characters", self.chars_per_minute)
+        } else {
+            (count_words(text), "words", self.words_per_minute)
+        }
+    }
+
     pub(super) fn run(&self, s: &Subject, explain: bool) -> Outcome {
-        let Length { unit, relation, value, split } = self;
+        let Length { unit, bound, split, .. } = self;
         let text = s.text();
+        let counted = |n: u64, one: &str, many: &str| {
+            decide(bound.holds(n), explain, || format!("{}, needs {}", plural(n, one, many), bound.describe()))
+        };
         match unit {
-            Unit::Words => counted(count_words(text), "word", "words", *relation, *value, explain),
-            Unit::Sentences => {
-                counted(super::sentences::count_sentences(text) as u64, "sentence", "sentences", *relation, *value, explain)
+            Unit::Words => counted(count_words(text), "word", "words"),
+            Unit::Sentences => counted(super::sentences::count_sentences(text) as u64, "sentence", "sentences"),
+            Unit::Chars => counted(count_non_space(text), "non-space character", "non-space characters"),
+            Unit::Lines => counted(count_lines(text), "non-empty line", "non-empty lines"),
+            Unit::Time { seconds, name } => {
+                let (n, what, rate) = self.speaking(text);
+                // n at `rate` a minute lasts 60·n/rate seconds: compare 60·n with value·seconds·rate.
+                let scaled = bound.scaled(seconds * rate);
+                decide(scaled.holds(n.saturating_mul(60)), explain, || {
+                    let spoken = n as f64 * 60.0 / (rate * seconds) as f64;
+                    format!("{n} {what}, about {spoken:.1} {name} at {rate} a minute, needs {} {name}", bound.describe())
+                })
             }
-            Unit::Chars => counted(count_non_space(text), "non-space character", "non-space characters", *relation, *value, explain),
             Unit::Paragraphs => {
                 let divider = match split {
                     ParagraphSplit::Divider => true,
@@ -85,23 +204,32 @@ impl Length {
                 } else {
                     (paragraphs_by_blank_line(text), "blank lines")
                 };
-                decide(relation.holds(n, *value), explain, || {
-                    format!("{}, needs {} (separated by {how})", plural(n, "paragraph", "paragraphs"), relation.describe(*value))
+                decide(bound.holds(n), explain, || {
+                    format!("{}, needs {} (separated by {how})", plural(n, "paragraph", "paragraphs"), bound.describe())
                 })
             }
         }
     }
 
-    /// Words and non-space characters: removing lines or `*` removes or merges words, never adds.
+    /// Words, non-space characters, non-empty lines and speaking time: removing lines or `*`
+    /// removes or merges words and empties lines, never adds any.
     pub(super) fn loose_cannot_pass(&self, s: &Subject) -> bool {
+        let text = s.text();
         match self.unit {
-            Unit::Words => too_few(self.relation, count_words(s.text()), self.value),
-            Unit::Chars => too_few(self.relation, count_non_space(s.text()), self.value),
+            Unit::Words => self.bound.too_few(count_words(text)),
+            Unit::Chars => self.bound.too_few(count_non_space(text)),
+            Unit::Lines => self.bound.too_few(count_lines(text)),
+            // A loose variant may tip the response's script and so what is counted: try them.
+            Unit::Time { .. } => false,
             Unit::Sentences | Unit::Paragraphs => false,
         }
     }
 }
 
+/// Lines holding anything but whitespace.
+fn count_lines(text: &str) -> u64 {
+    text.lines().filter(|l| !l.trim().is_empty()).count() as u64
+}
 
 /// The number of words of [`text::count_words`] (runs of word characters; each Han ideograph or
 /// kana a word of its own), counted without building spans: a byte scan on ASCII text.
