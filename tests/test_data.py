@@ -52,7 +52,10 @@ def test_parser_accuracy_counts_a_known_case():
 # Measured on this sample (the first 2,000 rows of synthesize(5000, seed=0)) with the lexicon of commit
 # 9c5dad3; the pipeline's 20,000 rows give 1.00 / 0.74 / 1.00 (metrics/parse.json). A lexicon change
 # moves them: re-measure with parser_accuracy(parse_dataset(sample)[0])["overall"] and update, saying why.
-MEASURED_ON_SAMPLE = {"precision": 1.0, "recall": 0.7454, "params_exact": 0.9985}
+# Issue 12's polarity and phrasing work (branch polarity) raised recall from 0.7454 (more verb forms and
+# IFEval phrasings); params_exact 0.9985 -> 0.9983: a first-word requirement now carries the
+# instruction's exact paragraph count (IFEval's num_paragraphs), which the synthetic gold leaves out.
+MEASURED_ON_SAMPLE = {"precision": 1.0, "recall": 0.7624, "params_exact": 0.9983}
 
 
 def test_parser_accuracy_on_synth_is_what_was_measured(synth5k):

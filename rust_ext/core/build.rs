@@ -75,6 +75,8 @@ struct PatternSource {
     anchors: Vec<String>,
     #[serde(default)]
     fold_only: bool,
+    #[serde(default)]
+    blocks: bool,
     examples: Vec<String>,
 }
 
@@ -105,6 +107,8 @@ struct CompiledPattern {
     anchors: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     fold_only: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    blocks: bool,
 }
 
 #[derive(Serialize)]
@@ -227,7 +231,17 @@ impl Source {
                     None => anchors.push(anchor.clone()),
                 }
             }
-            patterns.push(CompiledPattern { rtype: p.rtype, regex, params: p.params, anchors, fold_only: p.fold_only });
+            if p.blocks && p.fold_only {
+                return Err(context("a pattern cannot both block and fold (blocks = true yields no requirement)".into()));
+            }
+            patterns.push(CompiledPattern {
+                rtype: p.rtype,
+                regex,
+                params: p.params,
+                anchors,
+                fold_only: p.fold_only,
+                blocks: p.blocks,
+            });
             examples.push(PatternExamples { id: id.clone(), file, examples: p.examples });
         }
         if let Some((id, (file, _))) = by_id.into_iter().next() {

@@ -32,6 +32,8 @@ struct RawPattern {
     anchors: Vec<String>,
     #[serde(default)]
     fold_only: bool,
+    #[serde(default)]
+    blocks: bool,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +58,9 @@ pub struct Pattern {
     /// Only restates a requirement ("No other words should follow this phrase."): kept when it
     /// folds into the requirement before it, dropped otherwise.
     pub fold_only: bool,
+    /// Not a requirement ("do not write in all caps" is no `uppercase`): the match yields nothing
+    /// but, like a kept match, stops every later pattern from reading part of its text.
+    pub blocks: bool,
 }
 
 /// The compiled lexicon.
@@ -110,6 +115,7 @@ pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
             rtype: p.rtype,
             defaults: p.params,
             fold_only: p.fold_only,
+            blocks: p.blocks,
         })
         .collect();
     let mut clause_triggers = raw.clause_triggers;
@@ -356,7 +362,7 @@ impl Lexicon {
                 }
                 Value::from(s)
             }
-            "str" => {
+            "str" | "tail" => {
                 let s = strip_quotes(text);
                 if s.is_empty() {
                     return false;

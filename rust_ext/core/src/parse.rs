@@ -4,7 +4,9 @@
 //! Semantics (pinned by the golden snapshots, `tests/golden/parse.jsonl`):
 //! 1. Segment into sentences and clauses (`text::segment`).
 //! 2. In each clause, run the lexicon's patterns in order; a match is kept unless it
-//!    overlaps an earlier kept match or one of its groups fails to normalize.
+//!    overlaps an earlier kept match or one of its groups fails to normalize. A match of a
+//!    blocking pattern (`blocks = true`: a negated phrase that states no requirement) yields
+//!    nothing but keeps later patterns off its text.
 //! 3. A requirement's span is the whole clause when the clause holds exactly one match and is not
 //!    a task clause (the instruction's first clause, or one that opens with a task verb such as
 //!    "Write"); otherwise it is the matched phrase. Dropping a span removes exactly that.
@@ -86,6 +88,7 @@ fn find_with_hits(
     let mut folded = Folder::new(doc);
     let mut first_clause = true;
     let mut candidates: Vec<usize> = Vec::new();
+    let mut blocked: Vec<(usize, usize)> = Vec::new();
     for sentence in &doc.sentences {
         for clause in &sentence.clauses {
             let clause_text = &text[clause.start..clause.end];
@@ -102,16 +105,25 @@ fn find_with_hits(
                 None => candidates.extend(0..lx.patterns.len()),
             }
             let mut matches: Vec<Found> = Vec::new();
+            blocked.clear();
             for &pi in &candidates {
                 let pattern = &lx.patterns[pi];
                 for caps in pattern.regex.captures_iter(clause_text) {
                     let whole = caps.get(0).unwrap();
                     let (s, e) = trim_span(clause_text, whole.start(), whole.end());
-                    if s >= e || matches.iter().any(|m| s < m.end && m.start < e) {
+                    let overlaps = |a: usize, b: usize| s < b && a < e;
+                    if s >= e || matches.iter().any(|m| overlaps(m.start, m.end)) || blocked.iter().any(|&(a, b)| overlaps(a, b)) {
+                        continue;
+                    }
+                    if pattern.blocks {
+                        blocked.push((s, e));
                         continue;
                     }
                     let mut params = pattern.defaults.clone();
                     let ok = pattern.regex.capture_names().flatten().all(|name| match caps.name(name) {
+                        Some(g) if name.starts_with("tail") => {
+                            lx.fill_param(name, &with_terminator(text, sentence, clause.start + g.end(), g.as_str()), &mut params)
+                        }
                         Some(g) => lx.fill_param(name, g.as_str(), &mut params),
                         None => true,
                     });
@@ -149,9 +161,16 @@ fn find_with_hits(
     Some(folded.finish())
 }
 
+/// An unquoted phrase that runs to the end of its sentence ("end with: That is all you need!")
+/// keeps the sentence's final punctuation, which segmentation leaves out of the clause.
+fn with_terminator(text: &str, sentence: &crate::text::Sentence, group_end: usize, group: &str) -> String {
+    let terminator = if group_end == sentence.body_end { text[sentence.body_end..sentence.end].trim() } else { "" };
+    format!("{group}{terminator}")
+}
+
 /// A requirement restated right after itself ("...in lowercase letters. No capital letters are
 /// allowed.") is one requirement: when the next requirement has the same type, starts in the same
-/// or the next sentence, and agrees on every parameter both set, it is folded into the previous
+/// sentence as the previous one ends or in the next, and agrees on every parameter both set, it is folded into the previous
 /// one, whose span then covers both (so dropping it removes both) and whose params gain the new
 /// keys. Fold-only matches that fold into nothing are discarded.
 struct Folder<'d> {
@@ -174,7 +193,8 @@ impl<'d> Folder<'d> {
     fn push(&mut self, f: Found) {
         if let Some(last) = self.out.last() {
             let agree = f.params.iter().all(|(k, v)| last.params.get(k).is_none_or(|w| w == v));
-            if last.rtype == f.rtype && agree && self.sentence_of(f.start) <= self.sentence_of(last.start) + 1 {
+            let last_sentence = self.sentence_of(last.end.saturating_sub(1));
+            if last.rtype == f.rtype && agree && self.sentence_of(f.start) <= last_sentence + 1 {
                 let last = self.out.last_mut().unwrap();
                 if last.fold_only && !f.fold_only {
                     self.certain += 1;
@@ -244,6 +264,7 @@ pub fn parse_instruction(text: &str, limits: &ParseLimits) -> Result<ParsedInstr
 /// `repeat_prompt` requirement without its `prompt` the request it asks to repeat: the
 /// instruction without that requirement (IFEval's `prompt_to_repeat`), so it can be verified.
 pub(crate) fn finish(text: &str, doc: &Document, mut requirements: Vec<Requirement>) -> ParsedInstruction {
+    paragraph_counts(&mut requirements);
     for i in 0..requirements.len() {
         let r = &requirements[i];
         if r.rtype == "repeat_prompt" && r.start.is_some() && !r.params.contains_key("prompt") {
@@ -255,6 +276,24 @@ pub(crate) fn finish(text: &str, doc: &Document, mut requirements: Vec<Requireme
         base_task: base_task(text, doc, &requirements),
         script: if is_mostly_cjk(text) { "zh" } else { "en" }.to_string(),
         requirements,
+    }
+}
+
+/// "Exactly 4 paragraphs ... Paragraph 2 must start with ...": the first-word requirement counts
+/// its paragraphs among the instruction's (IFEval's `num_paragraphs`), and "the last paragraph"
+/// becomes the n-th. The paragraph count stays a requirement of its own.
+fn paragraph_counts(requirements: &mut [Requirement]) {
+    let count = requirements.iter().find_map(|r| {
+        let p = &r.params;
+        let exact = r.rtype == "length" && p.get("unit")? == "paragraphs" && p.get("relation")? == "exactly";
+        exact.then(|| p.get("value")?.as_u64()).flatten()
+    });
+    let Some(count) = count else { return };
+    for r in requirements.iter_mut().filter(|r| r.rtype == "paragraph_first_word") {
+        r.params.entry("num_paragraphs").or_insert(count.into());
+        if r.params.get("nth").and_then(serde_json::Value::as_i64) == Some(-1) {
+            r.params.insert("nth".into(), count.into());
+        }
     }
 }
 

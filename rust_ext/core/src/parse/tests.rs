@@ -258,3 +258,165 @@ fn instruction_without_requirements_is_its_own_base_task() {
     assert!(p.requirements.is_empty());
     assert_eq!(p.base_task, "Tell me about the history of tea.");
 }
+
+/// Each named case, appended to a task sentence, parses to exactly the given [type, params] list.
+fn assert_named_cases(cases: &[(&str, &str, serde_json::Value)]) {
+    let mut failures = Vec::new();
+    for (name, req, want) in cases {
+        let text = format!("Write a poem about the sea. {req}");
+        let p = parse(&text);
+        let got: Vec<serde_json::Value> =
+            p.requirements.iter().map(|r| json!([r.rtype, serde_json::Value::Object(r.params.clone())])).collect();
+        if &serde_json::Value::from(got.clone()) != want {
+            failures.push(format!("{name}: {text:?}\n   want {want}\n   got  {}", serde_json::Value::from(got)));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// Issue 12's inverted readings, and their families: a negation or a limit decides the type and
+/// the relation, never the positive requirement it negates.
+#[test]
+fn negations_and_limits_are_never_read_as_the_positive_requirement() {
+    let cases: &[(&str, &str, serde_json::Value)] = &[
+        ("no capital letters are used", "Make sure the entire response is in English and no capital letters are used.",
+         json!([["response_language", {"language": "en"}], ["lowercase", {}]])),
+        ("with no capital letters", "Your response must be in English, with no capital letters.",
+         json!([["response_language", {"language": "en"}], ["lowercase", {}]])),
+        ("capital letters are not allowed", "Capital letters are not allowed.", json!([["lowercase", {}]])),
+        ("should not contain any capital letters", "The poem should not contain any capital letters.", json!([["lowercase", {}]])),
+        ("limit words in all capitals to less than", "Limit the number of words with all capital letters to less than four.",
+         json!([["capital_word_frequency", {"relation": "less_than", "value": 4}]])),
+        ("words with capital letters less than", "But words with capital letters should appear less than 4 times.",
+         json!([["capital_word_frequency", {"relation": "less_than", "value": 4}]])),
+        ("at least 20 words in all capitals", "Use at least 20 words that are written in all capital letters.",
+         json!([["capital_word_frequency", {"relation": "at_least", "value": 20}]])),
+        ("more than 4 words be in capitals", "Have more than 4 words be in all capital letters.",
+         json!([["capital_word_frequency", {"relation": "more_than", "value": 4}]])),
+        ("not a single word in lowercase", "Not a single word in your entire reply should contain lowercase letters.",
+         json!([["uppercase", {}]])),
+        ("lowercase letters are forbidden", "Lowercase letters are forbidden.", json!([["uppercase", {}]])),
+        ("do not write in all caps", "Do not write your answer in all capital letters.", json!([])),
+        ("should not contain the words", "The poem should not contain the word \"rich\" and \"money\".",
+         json!([["forbidden_words", {"words": ["rich", "money"]}]])),
+        ("does not include the keywords", "Make sure it does not include the keywords \"wave\" or \"salt\".",
+         json!([["forbidden_words", {"words": ["wave", "salt"]}]])),
+        ("without using the word", "Write it without using the word \"blue\".", json!([["forbidden_words", {"words": ["blue"]}]])),
+        ("the words cannot be in", "The words tide and shore cannot be in the response.",
+         json!([["forbidden_words", {"words": ["tide", "shore"]}]])),
+        ("the word does not appear", "Make sure the word ocean doesn't appear at all.", json!([["forbidden_words", {"words": ["ocean"]}]])),
+        ("bare list cut at or", "Do not mention the word Taylor, Swift, or Together.",
+         json!([["forbidden_words", {"words": ["Taylor", "Swift", "Together"]}]])),
+        ("bare pair with or", "Do not say the word steps or step.", json!([["forbidden_words", {"words": ["steps", "step"]}]])),
+        ("do not use the word more than", "Do not use the word \"wave\" more than twice.",
+         json!([["keyword_frequency", {"keyword": "wave", "relation": "at_most", "value": 2}]])),
+        ("the word should not appear more than", "The word salt should not appear more than 3 times.",
+         json!([["keyword_frequency", {"keyword": "salt", "relation": "at_most", "value": 3}]])),
+        ("avoid the letter more than twice", "Avoid using the letter i more than twice.",
+         json!([["letter_frequency", {"letter": "i", "relation": "at_most", "value": 2}]])),
+        ("do not include the letter", "Do not include the letter \"c\" anywhere in your response.",
+         json!([["letter_frequency", {"letter": "c", "relation": "less_than", "value": 1}]])),
+        ("once or less", "Make sure to use the word \"the\" once or less.",
+         json!([["keyword_frequency", {"keyword": "the", "relation": "at_most", "value": 1}]])),
+        ("doesn't use commas", "Make sure the poem doesn't use commas.", json!([["no_commas", {}]])),
+        ("commas are not allowed", "Commas are not allowed.", json!([["no_commas", {}]])),
+        ("cannot contain commas", "Your answer cannot contain commas.", json!([["no_commas", {}]])),
+        ("a language named as a topic", "Describe the Croatian and Serbian nations in the 19th century.", json!([])),
+        ("a language as an adjective", "Talk about the role of butter in French cuisine.", json!([])),
+        ("a narrated avoidance", "Two friends are both trying to avoid using the letter t.", json!([])),
+        ("不要使用任何逗号", "不要使用任何逗号。", json!([["no_commas", {}]])),
+        ("禁止使用逗号", "禁止使用逗号。", json!([["no_commas", {}]])),
+        ("不得出现", "文中不得出现“大海”和“蓝色”。", json!([["forbidden_words", {"words": ["大海", "蓝色"]}]])),
+        ("不要使用大写字母", "不要使用任何大写字母。", json!([["lowercase", {}]])),
+    ];
+    assert_named_cases(cases);
+}
+
+/// Real phrasings of the non-length types: verb forms, third person, IFEval's own sentences.
+#[test]
+fn real_phrasings_of_the_verifiable_types() {
+    let cases: &[(&str, &str, serde_json::Value)] = &[
+        ("third-person keywords", "It includes the keywords \"forests\" and \"riddle\".",
+         json!([["keywords", {"keywords": ["forests", "riddle"]}]])),
+        ("include the words list", "I want the letter to include the words trust, brand, and law.",
+         json!([["keywords", {"keywords": ["trust", "brand", "law"]}]])),
+        ("these items", "Make sure to include these items: Zelda, Hyrule, Link, Ganon.",
+         json!([["keywords", {"keywords": ["Zelda", "Hyrule", "Link", "Ganon"]}]])),
+        ("third-person keyword count", "Make sure it includes the word elephant at least 3 times.",
+         json!([["keyword_frequency", {"keyword": "elephant", "relation": "at_least", "value": 3}]])),
+        ("word to be used", "I would like for the word humming to be used at least once.",
+         json!([["keyword_frequency", {"keyword": "humming", "relation": "at_least", "value": 1}]])),
+        ("and the word", "Use the word \"cat\" at least once, and the word \"knock\" at least twice.",
+         json!([["keyword_frequency", {"keyword": "cat", "relation": "at_least", "value": 1}],
+                ["keyword_frequency", {"keyword": "knock", "relation": "at_least", "value": 2}]])),
+        ("fewer than 5 times", "The letter r should appear fewer than 5 times.",
+         json!([["letter_frequency", {"letter": "r", "relation": "less_than", "value": 5}]])),
+        ("contain the letter", "The sentence should contain the letter q at least 6 times.",
+         json!([["letter_frequency", {"letter": "q", "relation": "at_least", "value": 6}]])),
+        ("use only Hindi", "Use only Hindi in your response, no other language is allowed.", json!([["response_language", {"language": "hi"}]])),
+        ("entirely Swahili", "Each response should be entirely Swahili.", json!([["response_language", {"language": "sw"}]])),
+        ("six asterisks", "Separate the two jokes with 6 asterisk symbols: ******", json!([["two_responses", {}]])),
+        ("separated by ******", "Provide exactly two critiques separated by ******.", json!([["two_responses", {}]])),
+        ("italicize", "Italicize at least 2 sections in your answer with markdown, i.e. *italic text*.",
+         json!([["highlighted_sections", {"relation": "at_least", "value": 2}]])),
+        ("italic text sections", "Include two italic text sections. Like: *this is italic text*",
+         json!([["highlighted_sections", {"relation": "at_least", "value": 2}]])),
+        ("highlight/bold", "Make sure to use markdown to highlight/bold at least one section of the poem.",
+         json!([["highlighted_sections", {"relation": "at_least", "value": 1}]])),
+        ("exactly one of the phrases", "Your answer must contain exactly one of the following phrases: My answer is yes.",
+         json!([["constrained_response", {}]])),
+        ("wrapped in double quotation marks", "Make sure your entire response is wrapped in double quotation marks.",
+         json!([["quotation", {}]])),
+        ("wrap the entire email", "Make sure to wrap the entire email in double quotation marks.", json!([["quotation", {}]])),
+        ("the very end should read", "The very end of your entire response should read exactly like: your love, and thanks.",
+         json!([["end_phrase", {"phrase": "your love, and thanks."}]])),
+        ("exact phrase keeps its ?", "Finish your response with this exact phrase: So what is next?",
+         json!([["end_phrase", {"phrase": "So what is next?"}]])),
+        ("end with: keeps its !", "Keep it short, and end with: That is all you need!",
+         json!([["end_phrase", {"phrase": "That is all you need!"}]])),
+        ("quoted end phrase", "End your response with \"Is there anything else I can help with?\".",
+         json!([["end_phrase", {"phrase": "Is there anything else I can help with?"}]])),
+        ("postscript P.P.S", "At the end of your response, please explicitly add a postscript starting with P.P.S",
+         json!([["postscript", {"marker": "P.P.S"}]])),
+        ("start the nth paragraph", "There should be exactly 4 paragraphs. Start the 2nd paragraph with the word \"elm\".",
+         json!([["length", {"unit": "paragraphs", "relation": "exactly", "value": 4}],
+                ["paragraph_first_word", {"nth": 2, "first_word": "elm", "num_paragraphs": 4}]])),
+        ("the last paragraph", "Write exactly 7 paragraphs and the last paragraph must start with the word \"Summary\".",
+         json!([["length", {"unit": "paragraphs", "relation": "exactly", "value": 7}],
+                ["paragraph_first_word", {"nth": 7, "first_word": "Summary", "num_paragraphs": 7}]])),
+        ("section splitter", "Your file should have 4 sections, and each section should start with \"SECTION X\".",
+         json!([["sections", {"value": 4, "splitter": "SECTION"}]])),
+        ("section marker in the next sentence", "It must have 7 sections. Mark the beginning of each section with Day X.",
+         json!([["sections", {"value": 7, "splitter": "Day"}]])),
+        ("sections divided by ***", "Put the response into at least 5 sections, separated using 3 asterisks ***.",
+         json!([["length", {"unit": "paragraphs", "relation": "at_least", "value": 5}]])),
+        ("title in brackets", "Put the name of the story in double angular brackets, i.e. <<story of xyz>>.", json!([["title", {}]])),
+        ("code fence is an example", "Wrap the entire output in JSON format. You can use markdown ticks like ```JSON [json content] ```.",
+         json!([["json_format", {}]])),
+        ("全部大写", "回答请全部使用大写字母。", json!([["uppercase", {}]])),
+        ("包含关键词“X”和“Y”", "文章要包含关键词“春天”和“希望”。", json!([["keywords", {"keywords": ["春天", "希望"]}]])),
+        ("以“X”结尾", "以“未完待续”结尾。", json!([["end_phrase", {"phrase": "未完待续"}]])),
+        ("标题用<<>>包裹", "标题用<<>>包裹。", json!([["title", {}]])),
+        ("用JSON格式", "请用JSON格式输出。", json!([["json_format", {}]])),
+        ("分为N个部分", "分为3个部分。", json!([["sections", {"value": 3}]])),
+        ("用英文回答", "请用英文回答。", json!([["response_language", {"language": "en"}]])),
+        ("用******隔开", "写两个版本，中间用******隔开。", json!([["two_responses", {}]])),
+    ];
+    assert_named_cases(cases);
+}
+
+/// "Repeat the request" and its restatements are one requirement; what it repeats is the rest.
+#[test]
+fn repeat_prompt_takes_its_lead_in_and_restatements() {
+    let text = "In this task, repeat the exact request below first, then give your response. Do not say any word before repeating the exact request.\n\nWrite an acoustic song about the Korean peninsula.";
+    let p = parse(text);
+    assert_eq!(types(&p), vec!["repeat_prompt"]);
+    assert_eq!(p.requirements[0].params["prompt"], json!("Write an acoustic song about the Korean peninsula."));
+    let text = "Write a riddle about time.\nYou need to repeat the sentence above first. Do not change any word, just repeat it. Do not say anything before repeating the sentence.";
+    let p = parse(text);
+    assert_eq!(types(&p), vec!["repeat_prompt"]);
+    assert_eq!(p.requirements[0].params["prompt"], json!("Write a riddle about time."));
+    let p = parse("What has a dome but no doors? Let's repeat all text above word by word, then reply to the request above.");
+    assert_eq!(types(&p), vec!["repeat_prompt"]);
+    assert_eq!(p.requirements[0].params["prompt"], json!("What has a dome but no doors?"));
+}
