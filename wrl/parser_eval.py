@@ -18,7 +18,7 @@ import pyarrow as pa
 from wrl.errors import DatasetError
 from wrl.requirements import requirement_params
 
-__all__ = ["DERIVED_PARAMS", "ParserAccuracy", "comparable", "parser_accuracy"]
+__all__ = ["CASELESS_PARAMS", "DERIVED_PARAMS", "ParserAccuracy", "comparable", "match_instruction", "parser_accuracy"]
 
 
 def _scores(tp: int, predicted: int, support: int, exact: int) -> dict[str, Any]:
@@ -30,8 +30,28 @@ def _scores(tp: int, predicted: int, support: int, exact: int) -> dict[str, Any]
 
 
 #: Params the parser derives from the whole instruction rather than reads from the requirement's
-#: text (the request a ``repeat_prompt`` repeats); the gold has none, accuracy leaves them out.
+#: text (the request a ``repeat_prompt`` repeats). Scored where the gold has them (IFEval's kwargs
+#: do), left out where it has none (the synthetic data's).
 DERIVED_PARAMS = {"repeat_prompt": ("prompt",)}
+
+#: Params compared without case (the verifiers match keywords, forbidden words and first words
+#: case-insensitively, as IFEval's checkers do); word lists are also compared without order.
+CASELESS_PARAMS = ("keywords", "words", "keyword", "first_word")
+
+
+def _canonical(params: dict) -> dict:
+    """``params`` as scoring compares them: case-folded words, word lists sorted, whitespace of a repeated
+    prompt collapsed."""
+    out = dict(params)
+    for key in CASELESS_PARAMS:
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = value.casefold()
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = sorted(v.casefold() for v in value)
+    if isinstance(out.get("prompt"), str):
+        out["prompt"] = " ".join(out["prompt"].split())
+    return out
 
 
 def _bound(params: dict) -> tuple[str, int] | None:
@@ -87,22 +107,70 @@ def comparable(params_list: list[Any]) -> list[Any]:
     return out
 
 
+def _by_type(requirements: list[dict] | None) -> dict[str, list]:
+    by: dict[str, list] = defaultdict(list)
+    for r in requirements or ():
+        by[r["type"]].append(_canonical(requirement_params(r.get("params"))))
+    return by
+
+
+def match_instruction(found: list[dict] | None, gold: list[dict]) -> list[tuple[str, str, Any, Any]]:
+    """One instruction's parsed requirements against its gold ones, type by type.
+
+    Returns ``(kind, type, gold_params, found_params)`` per requirement: ``matched`` (params equal in the
+    form of :func:`comparable`, after case-folding the words of :data:`CASELESS_PARAMS`),
+    ``wrong_params`` (the type matched, the params not), ``missed`` (gold, not found) and ``spurious``
+    (found, not in the gold). A gold requirement marked ``"optional": true`` (one the source implies
+    without its text saying so) counts when found and is no miss when not.
+    """
+    gold_by = _by_type([g for g in gold if not g.get("optional")])
+    optional_by = _by_type([g for g in gold if g.get("optional")])
+    found_by = _by_type(found)
+    out: list[tuple[str, str, Any, Any]] = []
+    for rtype in sorted(gold_by.keys() | found_by.keys()):
+        golds = comparable(gold_by.get(rtype, []))
+        optional = comparable(optional_by.get(rtype, []))
+        has = {k for g in golds + optional if isinstance(g, dict) for k in g}
+        left_out = [k for k in DERIVED_PARAMS.get(rtype, ()) if k not in has]
+        founds = comparable([{k: v for k, v in f.items() if k not in left_out} for f in found_by.get(rtype, [])])
+        unmatched = []
+        for g in golds:
+            if g in founds:
+                founds.remove(g)
+                out.append(("matched", rtype, g, g))
+            else:
+                unmatched.append(g)
+        paired = min(len(unmatched), len(founds))
+        out += [("wrong_params", rtype, g, f) for g, f in zip(unmatched[:paired], founds[:paired], strict=True)]
+        out += [("missed", rtype, g, None) for g in unmatched[paired:]]
+        for f in founds[paired:]:
+            if f in optional:
+                optional.remove(f)
+                out.append(("matched", rtype, f, f))
+            else:
+                out.append(("spurious", rtype, None, f))
+    return out
+
+
 class ParserAccuracy:
     """Parser accuracy against gold requirements, accumulated batch by batch (a stage streams its input).
 
     Per instruction and type, the parser is credited with ``min(parsed, gold)`` matches (a
     multiset intersection of types); precision, recall and F1 are micro-averaged over all
-    instructions with gold. For matched pairs, ``params_exact`` is the share whose normalized
-    params equal the gold params exactly (pairs are matched equal-params first), compared in the
-    form of :func:`comparable` (``at_most 200`` is ``less_than 201``; two bounds are one range).
+    instructions with gold. For matched pairs, ``params_exact`` is the share whose params equal the
+    gold params (:func:`match_instruction`: ``at_most 200`` is ``less_than 201``, two bounds are one
+    range, keywords compare without case). ``all_found`` counts the instructions whose every gold
+    requirement was found; with ``keep_misses``, :attr:`misses` lists what was not matched.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_misses: bool = False) -> None:
         self.tp: Counter = Counter()
         self.predicted: Counter = Counter()
         self.support: Counter = Counter()
         self.exact: Counter = Counter()
         self.instructions = 0
+        self.all_found = 0
+        self.misses: list[dict[str, Any]] | None = [] if keep_misses else None
 
     def add(self, parsed: pa.Table) -> None:
         """Count a batch of parsed rows; rows whose ``gold_requirements`` is null are skipped.
@@ -113,41 +181,37 @@ class ParserAccuracy:
         for name in ("requirements", "gold_requirements"):
             if name not in parsed.column_names:
                 raise DatasetError(f"parser_accuracy needs a {name!r} column; got {parsed.column_names}")
-        for found, gold_json in zip(parsed["requirements"].to_pylist(), parsed["gold_requirements"].to_pylist(),
-                                    strict=True):
-            if gold_json is None:
+        keys = [k for k in ("id", "prompt") if k in parsed.column_names]
+        rows = parsed.select([*keys, "requirements", "gold_requirements"]).to_pylist()
+        for row in rows:
+            if row["gold_requirements"] is None:
                 continue
             self.instructions += 1
-            gold_by: dict[str, list] = defaultdict(list)
-            for g in json.loads(gold_json):
-                gold_by[g["type"]].append(requirement_params(g.get("params")))
-            found_by: dict[str, list] = defaultdict(list)
-            for r in found or ():
-                params = requirement_params(r.get("params"))
-                derived = DERIVED_PARAMS.get(r["type"], ())
-                found_by[r["type"]].append({k: v for k, v in params.items() if k not in derived})
-            gold_by = defaultdict(list, {t: comparable(ps) for t, ps in gold_by.items()})
-            found_by = defaultdict(list, {t: comparable(ps) for t, ps in found_by.items()})
-            for rtype in gold_by.keys() | found_by.keys():
-                golds, founds = gold_by.get(rtype, []), list(found_by.get(rtype, []))
-                self.support[rtype] += len(golds)
-                self.predicted[rtype] += len(founds)
-                self.tp[rtype] += min(len(golds), len(founds))
-                hits = 0
-                for g in golds:
-                    if g in founds:
-                        founds.remove(g)
-                        hits += 1
-                self.exact[rtype] += min(hits, len(golds), len(found_by.get(rtype, [])))
+            outcome = match_instruction(row["requirements"], json.loads(row["gold_requirements"]))
+            for kind, rtype, g, f in outcome:
+                self.support[rtype] += g is not None
+                self.predicted[rtype] += f is not None
+                self.tp[rtype] += kind in ("matched", "wrong_params")
+                self.exact[rtype] += kind == "matched"
+                if self.misses is not None and kind != "matched":
+                    self.misses.append({**{k: row[k] for k in keys}, "kind": kind, "type": rtype,
+                                        "gold_params": g, "found_params": f})
+            self.all_found += all(kind != "missed" for kind, *_ in outcome)
 
     def result(self) -> dict[str, Any]:
         """``{"overall": {precision, recall, f1, support, predicted, matched, params_exact},
-        "by_type": {type: {...}}, "instructions": n}``."""
+        "by_type": {type: {...}}, "instructions": n, "all_found": share}``."""
         tp, predicted, support, exact = self.tp, self.predicted, self.support, self.exact
         by_type = {t: _scores(tp[t], predicted[t], support[t], exact[t])
                    for t in sorted(support.keys() | predicted.keys())}
         overall = _scores(sum(tp.values()), sum(predicted.values()), sum(support.values()), sum(exact.values()))
-        return {"overall": overall, "by_type": by_type, "instructions": self.instructions}
+        return {"overall": overall, "by_type": by_type, "instructions": self.instructions,
+                "all_found": round(self.all_found / self.instructions, 4) if self.instructions else 0.0}
+
+    def scores_of(self, types: set[str]) -> dict[str, Any]:
+        """The overall scores restricted to ``types`` (the rule-verifiable ones, say)."""
+        pick = [t for t in self.support.keys() | self.predicted.keys() if t in types]
+        return _scores(*(sum(c[t] for t in pick) for c in (self.tp, self.predicted, self.support, self.exact)))
 
 
 def parser_accuracy(parsed: pa.Table) -> dict[str, Any]:

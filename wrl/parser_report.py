@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 import pyarrow as pa
 
 from wrl.errors import DatasetError
-from wrl.parser_eval import DERIVED_PARAMS, ParserAccuracy, _scores
-from wrl.requirements import requirement_params
+from wrl.parser_eval import ParserAccuracy
 
 __all__ = ["MISSES_SCHEMA", "evaluate_parser", "format_parser_report"]
 
@@ -28,6 +27,28 @@ __all__ = ["MISSES_SCHEMA", "evaluate_parser", "format_parser_report"]
 #: The per-prompt misses written by ``wrl eval parser --out``.
 MISSES_SCHEMA = pa.schema([("id", pa.string()), ("prompt", pa.string()), ("kind", pa.string()),
                            ("type", pa.string()), ("gold_params", pa.string()), ("found_params", pa.string())])
+
+
+#: What an IFEval id implies beyond its type: the checkers of the case ids also require English. A prompt
+#: may say so ("Your entire response should be in English, and in all capital letters") or not, so the
+#: requirement is optional gold: credited when the parser finds it, no miss when the text is silent.
+IMPLIED_BY_IFEVAL_ID = {
+    "change_case:english_capital": {"type": "response_language", "params": {"language": "en"}, "optional": True},
+    "change_case:english_lowercase": {"type": "response_language", "params": {"language": "en"}, "optional": True},
+}
+
+
+def _implied(ids: list[str] | None) -> list[dict[str, Any]]:
+    """The requirements :data:`IMPLIED_BY_IFEVAL_ID` adds for ``ids``, once each, unless an id states them."""
+    ids = ids or []
+    stated = {"response_language"} if "language:response_language" in ids else set()
+    out: list[dict[str, Any]] = []
+    for i in ids:
+        extra = IMPLIED_BY_IFEVAL_ID.get(i)
+        if extra and extra["type"] not in stated:
+            stated.add(extra["type"])
+            out.append(extra)
+    return out
 
 
 def _gold_table(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Table, int]:
@@ -62,8 +83,9 @@ def _gold_table(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Table, int]:
     table, rejects = import_ifeval(path) if raw.has("key") else import_generic(path)
     structured, parse_rejects = parse_dataset(table.select(["id", "prompt", "instruction_id_list", "kwargs"]),
                                               progress=False)
+    id_lists = dict(zip(table["id"].to_pylist(), table["instruction_id_list"].to_pylist(), strict=True))
     gold = {row["id"]: json.dumps([{"type": r["type"], "params": json.loads(r["params"])}
-                                   for r in row["requirements"]])
+                                   for r in row["requirements"]] + _implied(id_lists[row["id"]]))
             for row in structured.select(["id", "requirements"]).to_pylist()}
     ids = table["id"].to_pylist()
     keep = pa.array([i in gold for i in ids])
@@ -77,49 +99,6 @@ def _gold_table(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Table, int]:
                                             pa.array(src_rows, parse_rejects.schema.field("row").type))
         rejects = pa.concat_tables([rejects, numbered.cast(REJECTS_SCHEMA)])
     return out, rejects, raw.n
-
-
-def _misses(parsed: pa.Table) -> tuple[list[dict[str, Any]], int, int]:
-    """Per prompt: gold types not found, types found but not in the gold, matched types whose params
-    differ; and how many prompts with gold had every gold requirement found (verifiable types only too)."""
-    from wrl.requirements import taxonomy
-
-    verifiable = {name for name, t in taxonomy().items() if t.verifiable}
-    rows: list[dict[str, Any]] = []
-    all_found = with_gold = 0
-    cols = parsed.select(["id", "prompt", "requirements", "gold_requirements"]).to_pylist()
-    for r in cols:
-        if r["gold_requirements"] is None:
-            continue
-        with_gold += 1
-        gold_by: dict[str, list] = defaultdict(list)
-        for g in json.loads(r["gold_requirements"]):
-            gold_by[g["type"]].append(requirement_params(g.get("params")))
-        found_by: dict[str, list] = defaultdict(list)
-        for f in r["requirements"] or ():
-            params = requirement_params(f.get("params"))
-            derived = DERIVED_PARAMS.get(f["type"], ())
-            found_by[f["type"]].append({k: v for k, v in params.items() if k not in derived})
-        missed_any = False
-        mine: list[dict[str, Any]] = []
-        for rtype in sorted(gold_by.keys() | found_by.keys()):
-            golds, founds = list(gold_by.get(rtype, [])), list(found_by.get(rtype, []))
-            for g in list(golds):
-                if g in founds:
-                    founds.remove(g)
-                    golds.remove(g)
-            paired = min(len(golds), len(founds))
-            for g, f in zip(golds[:paired], founds[:paired], strict=True):
-                mine.append({"kind": "wrong_params", "type": rtype, "gold_params": g, "found_params": f})
-            for g in golds[paired:]:
-                missed_any = True
-                mine.append({"kind": "missed", "type": rtype, "gold_params": g, "found_params": None})
-            for f in founds[paired:]:
-                if rtype in verifiable or rtype in gold_by:
-                    mine.append({"kind": "spurious", "type": rtype, "gold_params": None, "found_params": f})
-        rows.extend({"id": r["id"], "prompt": r["prompt"], **m} for m in mine)
-        all_found += not missed_any
-    return rows, all_found, with_gold
 
 
 def evaluate_parser(path: str | os.PathLike[str], *, threads: int = 0) -> tuple[dict[str, Any], pa.Table, pa.Table]:
@@ -146,18 +125,16 @@ def evaluate_parser(path: str | os.PathLike[str], *, threads: int = 0) -> tuple[
     parsed, parse_rejects = parse_dataset(gold, threads=threads, progress=False)
     if parse_rejects.num_rows:
         rejects = pa.concat_tables([rejects, parse_rejects.cast(rejects.schema)])
-    accuracy = ParserAccuracy()
+    accuracy = ParserAccuracy(keep_misses=True)
     accuracy.add(parsed)
     report = accuracy.result()
-    verifiable = {name for name, t in taxonomy().items() if t.verifiable}
-    v = [s for t, s in report["by_type"].items() if t in verifiable]
-    tp, pred, sup = (sum(s[k] for s in v) for k in ("matched", "predicted", "support"))
-    exact = sum(round(s["params_exact"] * s["matched"]) for s in v)
-    report["verifiable"] = _scores(tp, pred, sup, exact)
-    misses, all_found, with_gold = _misses(parsed)
-    report["all_found"] = round(all_found / with_gold, 4) if with_gold else 0.0
-    report.update(rows=n_rows, scored=with_gold, rejected=rejects.num_rows,
+    report.update(rows=n_rows, scored=report["instructions"], rejected=rejects.num_rows,
                   rejected_by_reason=dict(Counter(rejects["reason_kind"].to_pylist())))
+    verifiable = {name for name, t in taxonomy().items() if t.verifiable}
+    report["verifiable"] = accuracy.scores_of(verifiable)
+    # Spurious finds of types the file never has gold for (tone, audience in IFEval) are not misses.
+    misses = [m for m in accuracy.misses or ()
+              if m["kind"] != "spurious" or m["type"] in verifiable or accuracy.support[m["type"]]]
     misses_table = pa.Table.from_pylist(
         [{**m, "gold_params": None if m["gold_params"] is None else json.dumps(m["gold_params"], sort_keys=True),
           "found_params": None if m["found_params"] is None else json.dumps(m["found_params"], sort_keys=True)}
