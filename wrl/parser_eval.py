@@ -107,10 +107,34 @@ def comparable(params_list: list[Any]) -> list[Any]:
     return out
 
 
+def _one_form(rtype: str, params: dict) -> tuple[str, dict]:
+    """Two spellings of one requirement scored as one: a keyword that must appear at least once is
+    ``keywords``, one that must appear less than once is ``forbidden_words``."""
+    if rtype == "keyword_frequency" and isinstance(params.get("keyword"), str):
+        bound = comparable([{k: v for k, v in params.items() if k != "keyword"}])[0]
+        if bound == {"relation": "at_least", "value": 1}:
+            return "keywords", {"keywords": [params["keyword"]]}
+        if bound == {"relation": "less_than", "value": 1}:
+            return "forbidden_words", {"words": [params["keyword"]]}
+    return rtype, params
+
+
+def implied(requirement: dict) -> list[dict]:
+    """Requirements a gold requirement holds in its params, as optional gold (credited when found, no miss
+    when not): IFEval's first-word check also fixes the number of paragraphs, which the prompt states and
+    the parser reads as a ``length``."""
+    params = requirement_params(requirement.get("params"))
+    if requirement.get("type") == "paragraph_first_word" and isinstance(params.get("num_paragraphs"), int):
+        return [{"type": "length", "optional": True,
+                 "params": {"unit": "paragraphs", "relation": "exactly", "value": params["num_paragraphs"]}}]
+    return []
+
+
 def _by_type(requirements: list[dict] | None) -> dict[str, list]:
     by: dict[str, list] = defaultdict(list)
     for r in requirements or ():
-        by[r["type"]].append(_canonical(requirement_params(r.get("params"))))
+        rtype, params = _one_form(r["type"], _canonical(requirement_params(r.get("params"))))
+        by[rtype].append(params)
     return by
 
 
@@ -121,8 +145,10 @@ def match_instruction(found: list[dict] | None, gold: list[dict]) -> list[tuple[
     form of :func:`comparable`, after case-folding the words of :data:`CASELESS_PARAMS`),
     ``wrong_params`` (the type matched, the params not), ``missed`` (gold, not found) and ``spurious``
     (found, not in the gold). A gold requirement marked ``"optional": true`` (one the source implies
-    without its text saying so) counts when found and is no miss when not.
+    without its text saying so, or one of :func:`implied`) counts when found and is no miss when not;
+    :func:`_one_form` scores two spellings of one requirement as one.
     """
+    gold = [*gold, *(extra for g in gold for extra in implied(g))]
     gold_by = _by_type([g for g in gold if not g.get("optional")])
     optional_by = _by_type([g for g in gold if g.get("optional")])
     found_by = _by_type(found)

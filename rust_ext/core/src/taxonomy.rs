@@ -55,11 +55,8 @@ macro_rules! types {
 }
 
 types! {
-    // The README embeds this table (tests/test_docs.py): a range (`relation: between` with `min`
-    // and `max`) and the units lines, minutes, seconds and hours are documented in docs/data.md
-    // until the README's table is regenerated with them.
-    "length", Length, true, ["unit", "relation", "value"],
-        "Response length in words, sentences, paragraphs or characters.";
+    "length", Length, true, ["unit", "relation", "value", "min", "max"],
+        "Response length in words, sentences, paragraphs, characters, lines or speaking time; a bound or a range.";
     "bullet_points", Format, true, ["relation", "value"], "Number of markdown bullet points.";
     "highlighted_sections", Format, true, ["relation", "value"], "Sections highlighted with *markdown*.";
     "sections", Format, true, ["splitter", "value"], "Sections introduced by a marker such as 'SECTION X'.";
