@@ -131,7 +131,7 @@ def test_the_dev_set_meets_the_issue_targets():
     v = report["verifiable"]
     measured = {"precision": v["precision"], "recall": v["recall"], "params_exact": v["params_exact"],
                 "all_found": report["all_found"]}
-    assert measured == pytest.approx({"precision": 0.965, "recall": 0.975, "params_exact": 0.985,
-                                      "all_found": 0.959}, abs=0.01)
+    assert measured == pytest.approx({"precision": 0.965, "recall": 0.977, "params_exact": 0.985,
+                                      "all_found": 0.963}, abs=0.01)
     assert min(v["precision"], v["recall"]) >= 0.95 and v["params_exact"] >= 0.98 and report["all_found"] >= 0.90
-    assert misses.num_rows == 30
+    assert misses.num_rows == 29
