@@ -12,13 +12,21 @@ Each configuration runs in its own subprocess so that its peak memory (max RSS) 
 timed as the best of three runs. The ratio column is throughput over the baseline of the same
 operation.
 
+With ``--against DIR`` (a checkout whose ``wrl`` package holds its own built ``_core``), a second
+table sets this build's parser beside that build's, on one thread, on the synthetic instructions
+(all, and their Chinese rows) and on real prompts (``--real``, IFEval's by default, repeated to
+``--real-rows``): instructions/s, MB/s, and the ratio of this build over that one. Each build runs
+in its own subprocess, importing ``wrl`` from its own checkout.
+
     python benchmarks/bench_engine.py --rows 20000
+    python benchmarks/bench_engine.py --against ../wt-baseline --real ../shared/data/ifeval_dev.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import subprocess
@@ -71,14 +79,34 @@ def span_jobs(parsed, settings) -> list[tuple[str, list[tuple[int, int]]]]:
             for v in variants.select(["row", "variant", "dropped_ids"]).to_pylist() if v["variant"] > 0]
 
 
+def load_prompts(path: str, rows: int):
+    """The benchmark's ``id``/``prompt`` table: the first ``rows`` of a table file, or, for JSON lines
+    (IFEval's format, a ``prompt`` field) and ``PATH#zh`` (a table's Chinese rows), the prompts
+    repeated to ``rows`` rows under new ids."""
+    import pyarrow as pa
+
+    from wrl.io import read_table
+
+    path, _, language = path.partition("#")
+    if path.endswith(".jsonl"):
+        prompts = [json.loads(line)["prompt"] for line in Path(path).read_text().splitlines() if line.strip()]
+    else:
+        table = read_table(path)
+        if not language:
+            return table.slice(0, rows).select(["id", "prompt"])
+        languages = table["language"].to_pylist()
+        prompts = [p for p, lang in zip(table["prompt"].to_pylist(), languages, strict=True) if lang == language]
+    prompts = [prompts[i % len(prompts)] for i in range(rows)]
+    return pa.table({"id": [f"b{i}" for i in range(rows)], "prompt": prompts})
+
+
 def run_one(engine: str, op: str, threads: int, path: str, rows: int) -> dict:
     """Time one configuration in this process; return its result."""
     import pyarrow.compute as pc
 
-    from wrl.io import read_table
     from wrl.requirements import DropSettings, drop_table, parse_table
 
-    table = read_table(path).slice(0, rows).select(["id", "prompt"])
+    table = load_prompts(path, rows)
     n_bytes = pc.sum(pc.binary_length(table["prompt"])).as_py()
     settings = DropSettings(**SETTINGS)
     if op == "parse" and engine == "rust":
@@ -107,6 +135,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--against", metavar="DIR", help="a checkout with a built wrl._core: set this build's parser "
+                    "beside that one's")
+    ap.add_argument("--real", default="../shared/data/ifeval_dev.jsonl", help="real prompts, JSON lines with a "
+                    "'prompt' field (with --against)")
+    ap.add_argument("--real-rows", type=int, default=50_000, help="rows of real prompts, repeated (with --against)")
     ap.add_argument("--one", nargs=5, metavar=("ENGINE", "OP", "THREADS", "PATH", "ROWS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -115,6 +148,9 @@ def main() -> None:
         return
 
     path = make_data(args.rows, args.seed)
+    if args.against:
+        compare_builds(Path(args.against), path, args)
+        return
     configs = [(engine, op, t) for op in ("parse", "drop") for engine, t in (("python", 1), ("rust", 1), ("rust", 2))]
     results = []
     for engine, op, threads in configs:
@@ -139,6 +175,39 @@ def main() -> None:
     print(f"(mean instruction length {mean_bytes:.0f} bytes; drop throughput counts input instructions, each giving "
           f"up to {SETTINGS['max_variants']} dropped variants. regex: labels types only, English only; spans: cuts "
           "the engine's spans, no fluency repair)")
+
+
+def run_subprocess(checkout: Path, engine: str, op: str, threads: int, path: str, rows: int) -> dict:
+    """``run_one`` in a subprocess that imports ``wrl`` from ``checkout``."""
+    env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+    cmd = [sys.executable, __file__, "--one", engine, op, str(threads), path, str(rows)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def compare_builds(against: Path, synth: Path, args) -> None:
+    """This build's parser beside the one in ``against`` and the Python regex classifier, 1 thread."""
+    if not (against / "wrl").is_dir():
+        raise SystemExit(f"--against {against}: no wrl package there (give a checkout with a built wrl/_core)")
+    here = Path(__file__).resolve().parents[1]
+    sets = [("synth", str(synth), args.rows), ("synth zh", f"{synth}#zh", args.rows),
+            ("real", str(Path(args.real).resolve()), args.real_rows)]
+    header = f"{'instructions':<13} {'parser':<7} {'rows':>7} {'instr/s':>9} {'MB/s':>6} {'vs regex':>9} {'vs old':>7}"
+    print(f"\nparse, 1 thread: this build ({here}) against {against.resolve()} (old) and the Python regex "
+          "classifier (best of 3)")
+    print(header)
+    print("-" * len(header))
+    for name, path, rows in sets:
+        # The regex classifier's rate is per row; a quarter of the rows times it as well, and sooner.
+        res = {"regex": run_subprocess(here, "python", "parse", 1, path, max(rows // 4, 1)),
+               "old": run_subprocess(against, "rust", "parse", 1, path, rows),
+               "new": run_subprocess(here, "rust", "parse", 1, path, rows)}
+        rate = {k: r["rows"] / r["seconds"] for k, r in res.items()}
+        for k, r in res.items():
+            vs_old = f"{rate[k] / rate['old']:>6.2f}x" if k != "regex" else f"{'':>7}"
+            print(f"{name:<13} {k:<7} {r['rows']:>7,} {rate[k]:>9,.0f} {r['bytes'] / r['seconds'] / 1e6:>6.1f} "
+                  f"{rate[k] / rate['regex']:>8.2f}x {vs_old}")
+    print("(real: the prompts of --real repeated; regex: labels types only, English only)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ mod dialect;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -105,6 +105,7 @@ pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let anchors = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(&anchor_literals)
         .expect("anchors compile");
     let patterns: Vec<Pattern> = raw
