@@ -115,10 +115,13 @@ def test_one_requirement_spelled_two_ways_is_one_match():
 
 def test_a_repeated_prompt_is_scored_only_against_a_gold_prompt():
     found = [{"type": "repeat_prompt", "params": {"prompt": "Write  a poem."}}]
-    assert match_instruction(found, [{"type": "repeat_prompt", "params": {}}])[0][0] == "matched"
-    assert match_instruction(found, [{"type": "repeat_prompt", "params": {"prompt": "Write a poem."}}])[0][0] == "matched"
-    assert match_instruction(found, [{"type": "repeat_prompt", "params": {"prompt": "Write a song."}}])[0][0] == \
-        "wrong_params"
+
+    def kind(gold_params: dict) -> str:
+        return match_instruction(found, [{"type": "repeat_prompt", "params": gold_params}])[0][0]
+
+    assert kind({}) == "matched"
+    assert kind({"prompt": "Write a poem."}) == "matched"
+    assert kind({"prompt": "Write a song."}) == "wrong_params"
 
 
 def test_the_dev_set_meets_the_issue_targets():
