@@ -152,11 +152,8 @@ def main() -> None:
         compare_builds(Path(args.against), path, args)
         return
     configs = [(engine, op, t) for op in ("parse", "drop") for engine, t in (("python", 1), ("rust", 1), ("rust", 2))]
-    results = []
-    for engine, op, threads in configs:
-        cmd = [sys.executable, __file__, "--one", engine, op, str(threads), str(path), str(args.rows)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    here = Path(__file__).resolve().parents[1]
+    results = [run_subprocess(here, engine, op, threads, str(path), args.rows) for engine, op, threads in configs]
 
     baseline = {r["op"]: r["rows"] / r["seconds"] for r in results if r["engine"] == "python"}
     names = {("parse", "python"): "regex", ("drop", "python"): "spans", ("parse", "rust"): "rust",

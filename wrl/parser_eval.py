@@ -110,11 +110,12 @@ def comparable(params_list: list[Any]) -> list[Any]:
 def _one_form(rtype: str, params: dict) -> tuple[str, dict]:
     """Two spellings of one requirement scored as one: a keyword that must appear at least once is
     ``keywords``, one that must appear less than once is ``forbidden_words``."""
-    if rtype == "keyword_frequency" and isinstance(params.get("keyword"), str):
-        bound = comparable([{k: v for k, v in params.items() if k != "keyword"}])[0]
-        if bound == {"relation": "at_least", "value": 1}:
+    if rtype == "keyword_frequency" and isinstance(params.get("keyword"), str) \
+            and set(params) == {"keyword", "relation", "value"}:
+        bound = _bound(params)
+        if bound == ("lo", 1):
             return "keywords", {"keywords": [params["keyword"]]}
-        if bound == {"relation": "less_than", "value": 1}:
+        if bound == ("hi", 0):
             return "forbidden_words", {"words": [params["keyword"]]}
     return rtype, params
 
@@ -207,7 +208,8 @@ class ParserAccuracy:
         for name in ("requirements", "gold_requirements"):
             if name not in parsed.column_names:
                 raise DatasetError(f"parser_accuracy needs a {name!r} column; got {parsed.column_names}")
-        keys = [k for k in ("id", "prompt") if k in parsed.column_names]
+        # A miss names its row; without misses to keep, the prompts need not be read.
+        keys = [k for k in ("id", "prompt") if k in parsed.column_names and self.misses is not None]
         rows = parsed.select([*keys, "requirements", "gold_requirements"]).to_pylist()
         for row in rows:
             if row["gold_requirements"] is None:
@@ -227,11 +229,9 @@ class ParserAccuracy:
     def result(self) -> dict[str, Any]:
         """``{"overall": {precision, recall, f1, support, predicted, matched, params_exact},
         "by_type": {type: {...}}, "instructions": n, "all_found": share}``."""
-        tp, predicted, support, exact = self.tp, self.predicted, self.support, self.exact
-        by_type = {t: _scores(tp[t], predicted[t], support[t], exact[t])
-                   for t in sorted(support.keys() | predicted.keys())}
-        overall = _scores(sum(tp.values()), sum(predicted.values()), sum(support.values()), sum(exact.values()))
-        return {"overall": overall, "by_type": by_type, "instructions": self.instructions,
+        types = self.support.keys() | self.predicted.keys()
+        by_type = {t: self.scores_of({t}) for t in sorted(types)}
+        return {"overall": self.scores_of(types), "by_type": by_type, "instructions": self.instructions,
                 "all_found": round(self.all_found / self.instructions, 4) if self.instructions else 0.0}
 
     def scores_of(self, types: set[str]) -> dict[str, Any]:

@@ -39,16 +39,9 @@ IMPLIED_BY_IFEVAL_ID = {
 
 
 def _implied(ids: list[str] | None) -> list[dict[str, Any]]:
-    """The requirements :data:`IMPLIED_BY_IFEVAL_ID` adds for ``ids``, once each, unless an id states them."""
-    ids = ids or []
-    stated = {"response_language"} if "language:response_language" in ids else set()
-    out: list[dict[str, Any]] = []
-    for i in ids:
-        extra = IMPLIED_BY_IFEVAL_ID.get(i)
-        if extra and extra["type"] not in stated:
-            stated.add(extra["type"])
-            out.append(extra)
-    return out
+    """The optional gold :data:`IMPLIED_BY_IFEVAL_ID` adds for ``ids`` (a requirement the row's gold also
+    states is matched there first, so an optional twin costs nothing)."""
+    return [IMPLIED_BY_IFEVAL_ID[i] for i in ids or () if i in IMPLIED_BY_IFEVAL_ID]
 
 
 def _gold_table(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Table, int]:
