@@ -169,10 +169,10 @@ fn with_terminator(text: &str, sentence: &crate::text::Sentence, group_end: usiz
 }
 
 /// A requirement restated right after itself ("...in lowercase letters. No capital letters are
-/// allowed.") is one requirement: when the next requirement has the same type, starts in the same
-/// sentence as the previous one ends or in the next, and agrees on every parameter both set, it is folded into the previous
-/// one, whose span then covers both (so dropping it removes both) and whose params gain the new
-/// keys. Fold-only matches that fold into nothing are discarded.
+/// allowed.") is one requirement: when the next requirement has the same type, starts in the
+/// sentence where the previous one ends or in the next, and agrees on every parameter both set, it
+/// is folded into the previous one, whose span then covers both (so dropping it removes both) and
+/// whose params gain the new keys. Fold-only matches that fold into nothing are discarded.
 struct Folder<'d> {
     doc: &'d Document,
     out: Vec<Found>,

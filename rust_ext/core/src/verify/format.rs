@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::helpers::{
     count_param, counted, decide, find_either, find_run, invalid, list_param, next_newline, plural, relation_param,
-    skip_space, split_stars, str_param, too_few, Relation, Subject,
+    skip_space, split_stars, str_param, too_few, Bound, Relation, Subject,
 };
 use super::{Check, Kind, Outcome};
 use crate::error::Result;
@@ -93,10 +93,10 @@ impl Format {
         let text = s.text();
         match self {
             Format::BulletPoints { relation, value } => {
-                counted(count_bullets(text), "bullet point", "bullet points", *relation, *value, explain)
+                counted(count_bullets(text), "bullet point", "bullet points", Bound::Rel(*relation, *value), explain)
             }
             Format::Highlights { relation, value } => {
-                counted(count_highlights(text), "highlighted section", "highlighted sections", *relation, *value, explain)
+                counted(count_highlights(text), "highlighted section", "highlighted sections", Bound::Rel(*relation, *value), explain)
             }
             Format::Sections { splitter, case_insensitive, relation, value } => {
                 let n = if *case_insensitive { count_sections(s.lower(), splitter) } else { count_sections(text, splitter) };

@@ -197,9 +197,49 @@ pub(super) fn decide(followed: bool, explain: bool, reason: impl FnOnce() -> Str
     Outcome { followed, reason: if explain { reason() } else { String::new() } }
 }
 
-/// Count relation check with a reason "<n> <what>, needs <relation>".
-pub(super) fn counted(n: u64, one: &str, many: &str, relation: Relation, value: u64, explain: bool) -> Outcome {
-    decide(relation.holds(n, value), explain, || format!("{}, needs {}", plural(n, one, many), relation.describe(value)))
+/// The required count: a relation to one value, or a range with both bounds included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Bound {
+    Rel(Relation, u64),
+    /// `min ≤ n ≤ max` (`relation: between`).
+    Between(u64, u64),
+}
+
+impl Bound {
+    pub(super) fn holds(self, n: u64) -> bool {
+        match self {
+            Bound::Rel(r, v) => r.holds(n, v),
+            Bound::Between(lo, hi) => lo <= n && n <= hi,
+        }
+    }
+
+    /// Both sides multiplied by `k` (a speaking rate turns minutes into words).
+    pub(super) fn scaled(self, k: u64) -> Bound {
+        match self {
+            Bound::Rel(r, v) => Bound::Rel(r, v.saturating_mul(k)),
+            Bound::Between(lo, hi) => Bound::Between(lo.saturating_mul(k), hi.saturating_mul(k)),
+        }
+    }
+
+    pub(super) fn describe(self) -> String {
+        match self {
+            Bound::Rel(r, v) => r.describe(v),
+            Bound::Between(lo, hi) => format!("between {lo} and {hi}"),
+        }
+    }
+
+    /// Is `n` too small, so that no smaller count can follow the bound either?
+    pub(super) fn too_few(self, n: u64) -> bool {
+        match self {
+            Bound::Rel(r, v) => too_few(r, n, v),
+            Bound::Between(lo, _) => n < lo,
+        }
+    }
+}
+
+/// Count check with a reason "<n> <what>, needs <bound>".
+pub(super) fn counted(n: u64, one: &str, many: &str, bound: Bound, explain: bool) -> Outcome {
+    decide(bound.holds(n), explain, || format!("{}, needs {}", plural(n, one, many), bound.describe()))
 }
 
 /// Is `n` too small for the relation, so that no smaller count can satisfy it either?

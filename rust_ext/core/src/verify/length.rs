@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::helpers::{
-    ascii_space, count_param, decide, find_run, invalid, plural, relation_param, split_stars, str_param, too_few, Relation,
+    ascii_space, count_param, counted, decide, find_run, invalid, plural, relation_param, split_stars, str_param, Bound,
     Subject,
 };
 use super::{Check, Kind, Outcome};
@@ -49,46 +49,6 @@ pub enum ParagraphSplit {
     BlankLine,
     /// Dividers when the response has a `***`, blank lines otherwise.
     Auto,
-}
-
-/// The required count: a relation to one value, or a range with both bounds included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
-    Rel(Relation, u64),
-    /// `min ≤ n ≤ max` (`relation: between`).
-    Between(u64, u64),
-}
-
-impl Bound {
-    fn holds(self, n: u64) -> bool {
-        match self {
-            Bound::Rel(r, v) => r.holds(n, v),
-            Bound::Between(lo, hi) => lo <= n && n <= hi,
-        }
-    }
-
-    /// Both sides multiplied by `k` (a speaking rate turns minutes into words).
-    fn scaled(self, k: u64) -> Bound {
-        match self {
-            Bound::Rel(r, v) => Bound::Rel(r, v.saturating_mul(k)),
-            Bound::Between(lo, hi) => Bound::Between(lo.saturating_mul(k), hi.saturating_mul(k)),
-        }
-    }
-
-    fn describe(self) -> String {
-        match self {
-            Bound::Rel(r, v) => r.describe(v),
-            Bound::Between(lo, hi) => format!("between {lo} and {hi}"),
-        }
-    }
-
-    /// Is `n` too small, so that no smaller count can follow the bound either?
-    fn too_few(self, n: u64) -> bool {
-        match self {
-            Bound::Rel(r, v) => too_few(r, n, v),
-            Bound::Between(lo, _) => n < lo,
-        }
-    }
 }
 
 /// A compiled length requirement.
@@ -173,14 +133,11 @@ impl Length {
     pub(super) fn run(&self, s: &Subject, explain: bool) -> Outcome {
         let Length { unit, bound, split, .. } = self;
         let text = s.text();
-        let counted = |n: u64, one: &str, many: &str| {
-            decide(bound.holds(n), explain, || format!("{}, needs {}", plural(n, one, many), bound.describe()))
-        };
         match unit {
-            Unit::Words => counted(count_words(text), "word", "words"),
-            Unit::Sentences => counted(super::sentences::count_sentences(text) as u64, "sentence", "sentences"),
-            Unit::Chars => counted(count_non_space(text), "non-space character", "non-space characters"),
-            Unit::Lines => counted(count_lines(text), "non-empty line", "non-empty lines"),
+            Unit::Words => counted(count_words(text), "word", "words", *bound, explain),
+            Unit::Sentences => counted(super::sentences::count_sentences(text) as u64, "sentence", "sentences", *bound, explain),
+            Unit::Chars => counted(count_non_space(text), "non-space character", "non-space characters", *bound, explain),
+            Unit::Lines => counted(count_lines(text), "non-empty line", "non-empty lines", *bound, explain),
             Unit::Time { seconds, name } => {
                 let (n, what, rate) = self.speaking(text);
                 // n at `rate` a minute lasts 60·n/rate seconds: compare 60·n with value·seconds·rate.

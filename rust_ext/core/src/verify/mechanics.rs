@@ -1,6 +1,6 @@
 //! The mechanics family: all lowercase, all capitals, all-capital words, no commas, quotation.
 
-use super::helpers::{ascii_space, count_param, counted, decide, plural, relation_param, too_few, Relation, Subject};
+use super::helpers::{ascii_space, count_param, counted, decide, plural, relation_param, too_few, Bound, Relation, Subject};
 use super::{Check, Kind, Outcome};
 use crate::error::Result;
 use crate::model::Params;
@@ -80,7 +80,7 @@ impl Mechanics {
                 })
             }
             Mechanics::CapitalWords { relation, value } => {
-                counted(count_capital_words(text), "all-capital word", "all-capital words", *relation, *value, explain)
+                counted(count_capital_words(text), "all-capital word", "all-capital words", Bound::Rel(*relation, *value), explain)
             }
             Mechanics::NoCommas => {
                 let ok = !text.contains(',') && !text.contains('，');

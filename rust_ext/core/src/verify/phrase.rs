@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::helpers::{count_param, counted, decide, find_either, relation_param, str_param, too_few, Relation, Subject};
+use super::helpers::{count_param, counted, decide, find_either, relation_param, str_param, too_few, Bound, Relation, Subject};
 use super::{Check, Kind, Outcome};
 use crate::error::Result;
 use crate::model::Params;
@@ -88,7 +88,7 @@ impl Phrase {
                 decide(ok, explain, || if ok { format!("has a postscript {shown}") } else { format!("no postscript {shown}") })
             }
             Phrase::Placeholders { relation, value } => {
-                counted(count_placeholders(text), "placeholder", "placeholders", *relation, *value, explain)
+                counted(count_placeholders(text), "placeholder", "placeholders", Bound::Rel(*relation, *value), explain)
             }
             Phrase::RepeatPrompt { prompt } => {
                 let t = text.trim_start();
