@@ -138,3 +138,11 @@ def test_the_dev_set_meets_the_issue_targets():
                                       "all_found": 0.963}, abs=0.01)
     assert min(v["precision"], v["recall"]) >= 0.95 and v["params_exact"] >= 0.98 and report["all_found"] >= 0.90
     assert misses.num_rows == 29
+
+
+def test_a_file_whose_every_row_is_rejected_is_a_report_of_rejects(tmp_path):
+    path = _write(tmp_path, [{"key": 1, "prompt": "Write a poem.", "instruction_id_list": "oops", "kwargs": [{}]},
+                             {"key": 2}])
+    r = CliRunner().invoke(main, ["eval", "parser", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "2 rows: 0 scored, 2 rejected (missing_prompt 1, wrong_type 1)" in r.output

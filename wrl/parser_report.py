@@ -81,7 +81,7 @@ def _gold_table(path: str | os.PathLike[str]) -> tuple[pa.Table, pa.Table, int]:
                                    for r in row["requirements"]] + _implied(id_lists[row["id"]]))
             for row in structured.select(["id", "requirements"]).to_pylist()}
     ids = table["id"].to_pylist()
-    keep = pa.array([i in gold for i in ids])
+    keep = pa.array([i in gold for i in ids], pa.bool_())
     out = table.select(["id", "prompt"]).filter(keep)
     out = out.append_column("gold_requirements", pa.array([gold[i] for i in out["id"].to_pylist()], pa.string()))
     if parse_rejects.num_rows:
