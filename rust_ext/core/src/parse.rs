@@ -128,6 +128,7 @@ fn find_with_hits(
                         None => true,
                     });
                     if ok {
+                        order_range(&mut params);
                         matches.push(Found {
                             start: s,
                             end: e,
@@ -159,6 +160,17 @@ fn find_with_hits(
         }
     }
     Some(folded.finish())
+}
+
+/// A range is kept low to high: "5 to 3 sentences" is 3 to 5 (its verifier refuses min over max).
+fn order_range(params: &mut crate::model::Params) {
+    let bound = |k: &str| params.get(k).and_then(serde_json::Value::as_i64);
+    if let (Some(lo), Some(hi)) = (bound("min"), bound("max")) {
+        if lo > hi {
+            params.insert("min".into(), hi.into());
+            params.insert("max".into(), lo.into());
+        }
+    }
 }
 
 /// An unquoted phrase that runs to the end of its sentence ("end with: That is all you need!")

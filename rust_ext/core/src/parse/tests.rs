@@ -420,3 +420,12 @@ fn repeat_prompt_takes_its_lead_in_and_restatements() {
     assert_eq!(types(&p), vec!["repeat_prompt"]);
     assert_eq!(p.requirements[0].params["prompt"], json!("What has a dome but no doors?"));
 }
+
+#[test]
+fn a_range_written_high_to_low_is_read_low_to_high() {
+    for (text, lo, hi) in [("Write 5 to 3 sentences.", 3, 5), ("写一篇500～300字的短文。", 300, 500), ("Write 3 to 5 sentences.", 3, 5)] {
+        let p = parse_instruction(text, &ParseLimits::default()).unwrap();
+        let ranges: Vec<_> = p.requirements.iter().map(|r| (r.params["min"].as_i64(), r.params["max"].as_i64())).collect();
+        assert_eq!(ranges, [(Some(lo), Some(hi))], "{text}");
+    }
+}
